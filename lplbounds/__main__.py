@@ -1,0 +1,5 @@
+"""Entry point of ``python -m lplbounds``."""
+
+from lplbounds.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,120 @@
+"""Argument checks shared by every public function.
+
+Each helper checks one kind of argument and raises ``TypeError`` (wrong kind)
+or ``ValueError`` (wrong value) with a message that names the argument and the
+condition it violates, before any work is done.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+FloatArray = NDArray[np.float64]
+
+
+def as_real_array(name: str, value: Any, *, ndim: int | None = 2) -> FloatArray:
+    """Convert ``value`` to a finite float64 array with ``ndim`` dimensions.
+
+    Accepts NumPy arrays and anything with ``__array__`` (PyTorch, JAX, ...)
+    holding real integer or floating-point numbers. Rejects booleans, complex
+    numbers and objects deliberately: a silent cast would hide a bug.
+    """
+    if isinstance(value, (str, bytes)):
+        raise TypeError(f"{name} must be a real array; got {type(value).__name__}")
+    try:
+        array = np.asarray(value)
+    except Exception as error:  # noqa: BLE001 - re-raised with the argument's name
+        raise TypeError(
+            f"{name} must be convertible to a NumPy array: {error}"
+        ) from error
+    if array.dtype == np.bool_:
+        raise TypeError(f"{name} must hold real numbers, not booleans")
+    if np.issubdtype(array.dtype, np.complexfloating):
+        raise TypeError(f"{name} must be real; got complex dtype {array.dtype}")
+    if not (
+        np.issubdtype(array.dtype, np.integer)
+        or np.issubdtype(array.dtype, np.floating)
+    ):
+        raise TypeError(f"{name} must hold real numbers; got dtype {array.dtype}")
+    if ndim is not None and array.ndim != ndim:
+        raise ValueError(
+            f"{name} must be a {ndim}-dimensional array; got shape {array.shape}"
+        )
+    if array.size == 0:
+        raise ValueError(f"{name} must not be empty; got shape {array.shape}")
+    array = np.array(array, dtype=np.float64)
+    if not np.all(np.isfinite(array)):
+        raise ValueError(f"{name} must be finite; it contains NaN or inf")
+    return array
+
+
+def real_scalar(name: str, value: Any) -> float:
+    """Return ``value`` as a finite float, rejecting booleans and non-numbers."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        if isinstance(value, np.ndarray) and value.ndim == 0:
+            return real_scalar(name, value.item())
+        raise TypeError(f"{name} must be a real number; got {type(value).__name__}")
+    result = float(value)
+    if not math.isfinite(result):
+        raise ValueError(f"{name} must be finite; got {result}")
+    return result
+
+
+def positive_scalar(name: str, value: Any) -> float:
+    """Return ``value`` as a finite float that is strictly positive."""
+    result = real_scalar(name, value)
+    if result <= 0:
+        raise ValueError(f"{name} must be > 0; got {result}")
+    return result
+
+
+def nonnegative_scalar(name: str, value: Any) -> float:
+    """Return ``value`` as a finite float that is at least 0."""
+    result = real_scalar(name, value)
+    if result < 0:
+        raise ValueError(f"{name} must be >= 0; got {result}")
+    return result
+
+
+def pl_and_smoothness(mu: Any, K: Any) -> tuple[float, float]:
+    """Check the global constants of a loss: ``0 < mu <= K``, both finite."""
+    mu_value = positive_scalar("mu", mu)
+    K_value = positive_scalar("K", K)
+    if K_value < mu_value:
+        raise ValueError(
+            f"K must be >= mu (a K-smooth mu-PL loss); got K={K_value}, mu={mu_value}"
+        )
+    return mu_value, K_value
+
+
+def relative_tolerance(name: str, value: Any) -> float:
+    """Check a relative tolerance: ``0 < value < 1``."""
+    result = positive_scalar(name, value)
+    if result >= 1:
+        raise ValueError(f"{name} must be < 1 (a relative tolerance); got {result}")
+    return result
+
+
+def positive_integer(name: str, value: Any) -> int:
+    """Check a count: an integer (not a bool) that is at least 1."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an integer; got {type(value).__name__}")
+    if value < 1:
+        raise ValueError(f"{name} must be >= 1; got {value}")
+    return int(value)
+
+
+def choice(name: str, value: Any, allowed: Iterable[str]) -> str:
+    """Check that ``value`` is one of the ``allowed`` strings."""
+    options = tuple(allowed)
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be a string, one of {options}; got {value!r}")
+    if value not in options:
+        raise ValueError(f"{name} must be one of {options}; got {value!r}")
+    return value

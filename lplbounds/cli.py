@@ -1,0 +1,212 @@
+"""The ``lplbounds`` command line.
+
+``lplbounds run`` trains a linear network on a bundled data set with a
+certified step at every iteration, prints a table, and writes a JSON record
+and a plot on request. Other subcommands are registered by the modules that
+implement them. The command line is the only part of the package that prints.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import math
+import sys
+import warnings
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+import lplbounds
+from lplbounds import certificates, datasets
+from lplbounds.training import Trajectory
+
+__all__ = ["main", "build_parser", "SCHEMA_VERSION"]
+
+#: Version of the JSON record written by ``lplbounds run --json``.
+SCHEMA_VERSION = 1
+
+# The table shows at most this many iterations, evenly spread, first and last
+# always included.
+TABLE_ROWS = 20
+
+
+def _add_problem_options(parser: argparse.ArgumentParser) -> None:
+    """Options shared by every subcommand that sets up a data set and weights."""
+    parser.add_argument(
+        "--dataset",
+        choices=sorted(datasets.DATASETS),
+        default="diabetes",
+        help="data set",
+    )
+    parser.add_argument(
+        "--width", type=int, default=32, help="hidden width h (default 32)"
+    )
+    parser.add_argument(
+        "--depth", type=int, default=2, help="number of factors N >= 2 (default 2)"
+    )
+    parser.add_argument(
+        "--init-scale", type=float, default=0.1, help="scale of the Gaussian init (0.1)"
+    )
+    parser.add_argument(
+        "--seed", type=int, default=0, help="seed of the init (default 0)"
+    )
+    parser.add_argument(
+        "--ridge", type=float, default=1e-2, help="ridge of the logistic loss (1e-2)"
+    )
+    parser.add_argument(
+        "--reduction", choices=["mean", "sum"], default="mean", help="loss convention"
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the argument parser with every registered subcommand."""
+    parser = argparse.ArgumentParser(
+        prog="lplbounds",
+        description="Certified step sizes and rates for GD on linear networks.",
+    )
+    parser.add_argument("--version", action="version", version=lplbounds.__version__)
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress")
+    subparsers = parser.add_subparsers(dest="command", required=True)
+
+    run = subparsers.add_parser("run", help="certified GD on a bundled data set")
+    _add_problem_options(run)
+    run.add_argument(
+        "--rule",
+        default="certified",
+        help=f"step-size rule, one of {', '.join(certificates.rule_names())}",
+    )
+    run.add_argument(
+        "--tol", type=float, default=1e-8, help="relative tolerance on the gap"
+    )
+    run.add_argument("--max-steps", type=int, default=100_000, help="step budget")
+    run.add_argument("--json", type=Path, help="write the JSON record here")
+    run.add_argument("--plot", type=Path, help="write a PNG plot here")
+    run.set_defaults(handler=_run_command)
+
+    for register in _EXTRA_COMMANDS:
+        register(subparsers)
+    return parser
+
+
+#: Functions that add subcommands: ``register(subparsers)``, each setting a handler.
+_EXTRA_COMMANDS: list[Callable[[Any], None]] = []
+
+
+def problem_from_options(options: argparse.Namespace) -> tuple[Any, Any]:
+    """Return ``(loss, network)`` for the data set and initialization options."""
+    loss = datasets.make_loss(
+        options.dataset, reduction=options.reduction, ridge=options.ridge
+    )
+    assert loss.shape is not None
+    n, m = loss.shape
+    network = datasets.initial_network(
+        n, m, options.width, options.init_scale, options.seed, depth=options.depth
+    )
+    return loss, network
+
+
+def _format(value: float) -> str:
+    return "-" if not math.isfinite(value) else f"{value:.4e}"
+
+
+def trajectory_table(trajectory: Trajectory, rows: int = TABLE_ROWS) -> str:
+    """Return the trajectory as a text table thinned to about ``rows`` rows."""
+    steps = trajectory.steps
+    shown = sorted(set(np.linspace(0, steps, min(rows, steps + 1)).round().astype(int)))
+    header = ("iter", "gap", "eta", "mu_local", "K_local", "certified", "observed")
+    lines = ["  ".join(f"{h:>11}" for h in header)]
+    for t in shown:
+        step_values = (
+            (
+                trajectory.eta[t],
+                trajectory.K_local[t],
+                trajectory.certified_factor[t],
+                trajectory.observed_factor[t],
+            )
+            if t < steps
+            else (math.nan,) * 4
+        )
+        cells = [
+            f"{t:>11d}",
+            _format(trajectory.gap[t]),
+            _format(step_values[0]),
+            _format(trajectory.mu_local[t]),
+            *(_format(v) for v in step_values[1:]),
+        ]
+        lines.append("  ".join(f"{c:>11}" for c in cells))
+    return "\n".join(lines)
+
+
+def _run_command(options: argparse.Namespace) -> int:
+    loss, network = problem_from_options(options)
+    trajectory = lplbounds.gd(
+        network, loss, rule=options.rule, rtol=options.tol, max_steps=options.max_steps
+    )
+    violations = trajectory.certificate_violations()
+
+    print(
+        f"dataset {options.dataset}: {loss!r}, depth {network.depth}, "
+        f"width {options.width}, rule {options.rule}"
+    )
+    print(trajectory_table(trajectory))
+    print(
+        f"stopped: {trajectory.stop_reason} after {trajectory.steps} steps, "
+        f"gap {trajectory.gap[0]:.4e} -> {trajectory.gap[-1]:.4e} "
+        f"({trajectory.gap[-1] / trajectory.gap[0]:.3e} of the start), "
+        f"{trajectory.wall_time:.2f} s"
+    )
+    print(
+        f"certificates: {trajectory.steps - violations.size} of {trajectory.steps} "
+        "steps with observed factor <= certified factor (within the rounding allowance)"
+    )
+
+    if options.json is not None:
+        record = {
+            "schema_version": SCHEMA_VERSION,
+            "lplbounds_version": lplbounds.__version__,
+            "options": {
+                key: (str(value) if isinstance(value, Path) else value)
+                for key, value in vars(options).items()
+                if key != "handler"
+            },
+            "shapes": [list(A.shape) for A in network.factors],
+            "mu": loss.mu,
+            "K": loss.K,
+            "ridge": getattr(loss, "ridge", None),
+            "ell_star": loss.ell_star,
+            "trajectory": trajectory.to_dict(),
+        }
+        options.json.write_text(json.dumps(record, indent=1))
+        print(f"wrote {options.json}")
+    if options.plot is not None:
+        from lplbounds.plotting import plot_trajectory
+
+        plot_trajectory(
+            trajectory, options.plot, title=f"{options.dataset}, rule {options.rule}"
+        )
+        print(f"wrote {options.plot}")
+    if violations.size:
+        print(f"certificate violated at steps {violations.tolist()}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the exit status."""
+    parser = build_parser()
+    options = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if options.verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("default")
+        try:
+            return int(options.handler(options))
+        except (ValueError, TypeError, ImportError) as error:
+            print(f"lplbounds: error: {error}", file=sys.stderr)
+            return 2
