@@ -199,25 +199,28 @@ def local_smoothness(state: LocalState, eta: float) -> float:
 
 
 def fixed_point_step(state: LocalState) -> float:
-    """Return the unique positive root of ``eta K_loc(eta) = 1`` (T3).
-
-    The cubic has non-negative coefficients and a constant term -1, so it is
-    increasing and convex on ``eta > 0``; Newton's method started right of the
-    root decreases monotonically onto it, and a bisection bracket guards it.
-    """
+    """Return the unique positive root of ``eta K_loc(eta) = 1`` (T3)."""
     quantities = _spectral_quantities(state)
-    coefficients = [
-        float(c)
-        for c in symbolic.fixed_point_cubic_coefficient_function()(
-            quantities["K"], quantities["g"], quantities["S"], quantities["G_2"]
-        )
-    ]
+    coefficients = symbolic.fixed_point_cubic_coefficient_function()(
+        quantities["K"], quantities["g"], quantities["S"], quantities["G_2"]
+    )
+    return solve_increasing_cubic([float(c) for c in coefficients])
+
+
+def solve_increasing_cubic(coefficients: list[float]) -> float:
+    """Return the positive root of ``sum_k c_k eta^k`` with ``c_0 < 0 <= c_k``.
+
+    The polynomial is increasing and convex on ``eta > 0``; Newton's method
+    started right of the root decreases monotonically onto it, and a
+    bisection bracket guards every step. Returns 0.0 when no coefficient of
+    positive degree is positive (no root).
+    """
     positive = [(power, c) for power, c in enumerate(coefficients) if power and c > 0]
     if not positive:
         return 0.0
 
-    # Each positive term alone reaches 1 at (1/c)^(1/power): the root lies below.
-    upper = min((1.0 / c) ** (1.0 / power) for power, c in positive)
+    # Each positive term alone reaches -c_0 at (-c_0/c)^(1/power): the root is below.
+    upper = min((-coefficients[0] / c) ** (1.0 / power) for power, c in positive)
     lower = 0.0
     eta = upper
     for _ in range(FIXED_POINT_MAX_ITERATIONS):
@@ -297,18 +300,22 @@ def majorant_coefficients(state: LocalState, use_curvature: bool = True) -> Floa
 def rounding_allowance(state: LocalState, next_state: LocalState, eta: float) -> float:
     """Return an absolute bound on the rounding in ``(L+ - L) - u(eta)``.
 
-    In exact arithmetic ``L+ - L <= u(eta)``; in float64 three errors enter
+    In exact arithmetic ``L+ - L <= u(eta)``; in float64 four errors enter
     the comparison, each bounded to first order with ``eps`` the machine
-    epsilon and ``d`` the largest dimension of the network (a summation
-    length):
+    epsilon, ``d`` the largest dimension of the network (a summation length),
+    ``N`` the depth and ``M = prod_i (||A_i||_F + eta ||g_i||_F)``, which
+    bounds ``sum_k eta^k ||C_k||_F`` and every product formed along the step:
 
-    1. the sums forming ``u``: ``d eps (sum |G o E| + sum |E o K E| / 2)``;
-    2. the product of the stepped factors differs from ``W + E(eta)`` by
-       ``delta <= d eps M`` with ``M = prod_i (||A_i||_F + eta ||g_i||_F)``,
-       which moves the loss by at most ``||G+||_F delta + K delta^2 / 2`` with
-       ``||G+||_F <= sqrt(2 K gap+)`` (K-smoothness), and the same rounding of
-       the current product enters the current gap;
-    3. a gap computed as ``ell - ell_star`` carries ``eps (|ell| + |ell+|)``.
+    1. the sums forming ``u`` from ``E``: ``d eps (sum |G o E| + K sum E^2 / 2)``;
+    2. ``E(eta)`` itself, formed from the coefficients ``C_k``, is off by
+       ``delta_E <= N d eps M``, which moves ``u`` by at most
+       ``(||G||_F + K ||E||_F) delta_E + K delta_E^2 / 2`` (``H <= K I``);
+    3. the product of the stepped factors differs from ``W + E(eta)`` by
+       ``delta <= d eps M``, which moves the loss by at most
+       ``||G+||_F delta + K delta^2 / 2`` with ``||G+||_F <= sqrt(2 K gap+)``
+       (K-smoothness), and the rounding of the current product enters the
+       current gap the same way;
+    4. a gap computed as ``ell - ell_star`` carries ``eps (|ell| + |ell+|)``.
 
     The sum, times :data:`ROUNDING_SAFETY`, is returned.
     """
@@ -316,9 +323,9 @@ def rounding_allowance(state: LocalState, next_state: LocalState, eta: float) ->
     network, loss = state.network, state.loss
     dimension = max(network.n, network.m, *network.widths)
     change = state.step_change(eta)
+    change_norm = float(np.linalg.norm(change))
     summation = float(
-        np.sum(np.abs(state.loss_gradient * change))
-        + 0.5 * loss.K * np.sum(change * change)
+        np.sum(np.abs(state.loss_gradient * change)) + 0.5 * loss.K * change_norm**2
     )
     magnitude = float(
         np.prod(
@@ -328,11 +335,16 @@ def rounding_allowance(state: LocalState, next_state: LocalState, eta: float) ->
             ]
         )
     )
+    delta_change = network.depth * dimension * eps * magnitude
+    gradient_norm = float(np.linalg.norm(state.loss_gradient))
+    polynomial = (gradient_norm + loss.K * change_norm) * delta_change
+    polynomial += 0.5 * loss.K * delta_change**2
     delta = dimension * eps * magnitude
     gradient_bound = math.sqrt(2 * loss.K * state.gap) + math.sqrt(
         2 * loss.K * next_state.gap
     )
-    total = dimension * eps * summation + gradient_bound * delta + loss.K * delta**2
+    total = dimension * eps * summation + polynomial + gradient_bound * delta
+    total += loss.K * delta**2
     if loss.gap_by_subtraction:
         total += eps * (
             abs(loss.value(state.product)) + abs(loss.value(next_state.product))
