@@ -315,7 +315,9 @@ def rounding_allowance(state: LocalState, next_state: LocalState, eta: float) ->
        ``||G+||_F delta + K delta^2 / 2`` with ``||G+||_F <= sqrt(2 K gap+)``
        (K-smoothness), and the rounding of the current product enters the
        current gap the same way;
-    4. a gap computed as ``ell - ell_star`` carries ``eps (|ell| + |ell+|)``.
+    4. each gap is a sum of ``s`` non-negative terms (``s`` =
+       ``loss.evaluation_terms``), exact to ``s eps (gap + gap+)``, and a gap
+       computed as ``ell - ell_star`` also carries ``eps (|ell| + |ell+|)``.
 
     The sum, times :data:`ROUNDING_SAFETY`, is returned.
     """
@@ -345,6 +347,7 @@ def rounding_allowance(state: LocalState, next_state: LocalState, eta: float) ->
     )
     total = dimension * eps * summation + polynomial + gradient_bound * delta
     total += loss.K * delta**2
+    total += loss.evaluation_terms * eps * (state.gap + next_state.gap)
     if loss.gap_by_subtraction:
         total += eps * (
             abs(loss.value(state.product)) + abs(loss.value(next_state.product))

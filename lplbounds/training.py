@@ -31,6 +31,8 @@ logger = logging.getLogger(__name__)
 #: Why a run stopped.
 STOP_REASONS = ("converged", "rounding", "max_steps", "stationary", "diverged")
 
+_EPS = float(np.finfo(float).eps)
+
 # A run whose gap grows beyond this multiple of the initial gap (possible only
 # with an uncertified constant step) is stopped as diverged.
 DIVERGENCE_FACTOR = 1e12
@@ -191,8 +193,12 @@ def run_gd(
         theorems.append(choice.theorem)
         certified.append(1.0 + choice.majorant / state.gap)
         observed.append(next_state.gap / state.gap)
+        # In factor units, plus the roundings of forming the two factors
+        # themselves: 1 + u / gap (two operations) and gap+ / gap (one).
+        factor_rounding = 2 * _EPS * (2.0 + abs(choice.majorant) / state.gap)
         allowances.append(
             certificates.rounding_allowance(state, next_state, choice.eta) / state.gap
+            + factor_rounding
         )
         gaps.append(next_state.gap)
         state = next_state

@@ -47,6 +47,18 @@ def quartic_majorant(W1, W2, loss, eta, curvature):
     )
 
 
+def loss_change(loss, W, W_next):
+    """``L+ - L`` from the loss at both points.
+
+    Least squares differences its cancellation-free gaps; a loss whose gap is
+    ``ell - ell_star`` differences its values, since ``gap`` is clipped at 0
+    and would hide a real change within the uncertainty of ``ell_star``.
+    """
+    if loss.gap_by_subtraction:
+        return loss.value(W_next) - loss.value(W)
+    return loss.gap(W_next) - loss.gap(W)
+
+
 def local_pl(W1, W2, loss):
     """T1 with structural zeros from the shapes: ``mu (lmin(P) + lmin(Q))``."""
     n, h = W1.shape

@@ -33,9 +33,9 @@ def _dimension(W1, W2):
 
 
 def _step_change(W1, W2, loss, eta):
-    """``L+ - L``, by evaluating the loss at the next iterate (gaps share ell_star)."""
+    """``L+ - L``, by evaluating the loss at the next iterate."""
     next_1, next_2 = reference.next_iterate(W1, W2, loss, eta)
-    return loss.gap(next_1 @ next_2.T) - loss.gap(W1 @ W2.T), (next_1, next_2)
+    return reference.loss_change(loss, W1 @ W2.T, next_1 @ next_2.T), (next_1, next_2)
 
 
 def _allowance(problem, eta):
