@@ -48,10 +48,80 @@ def as_real_array(name: str, value: Any, *, ndim: int | None = 2) -> FloatArray:
         )
     if array.size == 0:
         raise ValueError(f"{name} must not be empty; got shape {array.shape}")
-    array = np.array(array, dtype=np.float64)
-    if not np.all(np.isfinite(array)):
+    return _finite_float64(name, array)
+
+
+def _finite_float64(name: str, array: NDArray[Any]) -> FloatArray:
+    """Cast a real array to float64, naming NaN, inf and overflow separately."""
+    if np.issubdtype(array.dtype, np.floating) and not np.all(np.isfinite(array)):
         raise ValueError(f"{name} must be finite; it contains NaN or inf")
-    return array
+    with np.errstate(over="ignore"):
+        result = np.array(array, dtype=np.float64)
+    if not np.all(np.isfinite(result)):
+        raise ValueError(
+            f"{name} must be finite in float64; a value of dtype {array.dtype} "
+            "overflows float64"
+        )
+    return result
+
+
+def real_values(name: str, value: Any) -> FloatArray | np.float64:
+    """Return ``value`` as finite float64 values of any shape (a scalar stays 0-d).
+
+    Used by vectorized evaluators: any number of dimensions and zero sizes are
+    accepted; booleans, complex numbers, objects, strings, NaN and inf are not.
+    """
+    if isinstance(value, (str, bytes)):
+        raise TypeError(f"{name} must be a real number or array; got str")
+    try:
+        array = np.asarray(value)
+    except Exception as error:  # noqa: BLE001 - re-raised with the argument's name
+        raise TypeError(
+            f"{name} must be convertible to a NumPy array: {error}"
+        ) from error
+    if array.dtype == np.bool_:
+        raise TypeError(f"{name} must hold real numbers, not booleans")
+    if not (
+        np.issubdtype(array.dtype, np.integer)
+        or np.issubdtype(array.dtype, np.floating)
+    ):
+        raise TypeError(f"{name} must hold real numbers; got dtype {array.dtype}")
+    result = _finite_float64(name, array)
+    return result if result.ndim else np.float64(result[()])
+
+
+def squares_representable(name: str, array: FloatArray) -> None:
+    """Check that the squared Frobenius norm of ``array`` is finite in float64.
+
+    Local constants square singular values (``sigma_1(W1)^2`` in T2); a factor
+    whose square overflows would turn every certificate into inf or NaN.
+    """
+    largest = np.max(np.abs(array))
+    if largest == 0.0:
+        return
+    with np.errstate(over="ignore"):
+        squared_norm = np.sum(np.square(array / largest)) * largest**2
+    if not np.isfinite(squared_norm):
+        raise ValueError(
+            f"{name} is too large for float64: its squared Frobenius norm "
+            f"overflows (largest entry {largest:.3e}); rescale the problem"
+        )
+
+
+def boolean(name: str, value: Any) -> bool:
+    """Check a flag: a Python or NumPy bool, not anything with a truth value."""
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    raise TypeError(f"{name} must be True or False; got {value!r}")
+
+
+def nonnegative_integer(name: str, value: Any) -> int:
+    """Check an integer (not a bool) that is at least 0, such as a seed."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an integer; got {type(value).__name__}")
+    if value < 0:
+        raise ValueError(f"{name} must be >= 0; got {value}")
+    return int(value)
 
 
 def real_scalar(name: str, value: Any) -> float:

@@ -12,8 +12,11 @@ Public surface: :func:`local_pl_constant`, :func:`local_smoothness_constant`,
 
 from __future__ import annotations
 
+import math
+import numbers
 from typing import Any, overload
 
+import numpy as np
 from numpy.typing import ArrayLike
 
 from lplbounds import _validation as check
@@ -76,6 +79,25 @@ def _network_and_loss(
             f"{function}: {names} must give a product of shape {loss.shape} for this "
             f"loss; got ({network.n}, {network.m})"
         )
+    factor_names = (
+        ("W1", "W2")
+        if as_pair
+        else tuple(f"factors[{i}]" for i in range(network.depth))
+    )
+    for name, factor in zip(factor_names, network.factors, strict=True):
+        check.squares_representable(name, factor)
+    with np.errstate(over="ignore", invalid="ignore"):
+        product = network.product()
+        if not np.all(np.isfinite(product)):
+            raise ValueError(
+                f"{function}: the product of the weights overflows float64"
+            )
+        gap = loss.gap(product)
+    if not math.isfinite(gap):
+        raise ValueError(
+            f"{function}: the loss gap at these weights overflows float64; "
+            "rescale the weights or the data"
+        )
     return network, loss, as_pair, rest
 
 
@@ -111,7 +133,7 @@ def local_pl_constant(*args: Any) -> float:
     >>> import numpy as np
     >>> from lplbounds.losses import LeastSquares
     >>> loss = LeastSquares(np.eye(2), np.ones((2, 1)), reduction="sum")
-    >>> local_pl_constant(np.eye(2), np.ones((1, 2)), loss)
+    >>> round(local_pl_constant(np.eye(2), np.ones((1, 2)), loss), 12)
     3.0
     """
     network, loss, _, _ = _network_and_loss("local_pl_constant", args)
@@ -266,7 +288,8 @@ def majorant(*args: Any, eta: float | None = None, use_curvature: bool = True) -
     network, loss, _, rest = _network_and_loss("majorant", args, ("eta",))
     step = _step_argument("majorant", rest, eta)
     state = certificates.local_state(network, loss)
-    return certificates.majorant(state, step, bool(use_curvature))
+    flag = check.boolean("use_curvature", use_curvature)
+    return certificates.majorant(state, step, flag)
 
 
 @overload
@@ -328,7 +351,7 @@ def gd(
     network, loss, as_pair, rest = _network_and_loss("gd", args)
     if isinstance(rule, str):
         _check_rule(rule)
-    elif isinstance(rule, bool) or not isinstance(rule, (int, float)):
+    elif isinstance(rule, bool) or not isinstance(rule, numbers.Real):
         raise TypeError(f"rule must be a rule name or a positive float; got {rule!r}")
     else:
         rule = check.positive_scalar("rule (a constant step)", rule)
@@ -338,6 +361,6 @@ def gd(
         rule=rule,
         rtol=check.relative_tolerance("rtol", rtol),
         max_steps=check.positive_integer("max_steps", max_steps),
-        diagnostics=bool(diagnostics),
+        diagnostics=check.boolean("diagnostics", diagnostics),
         as_pair=as_pair,
     )

@@ -87,8 +87,11 @@ def initial_network(
     ``W2 = scale * rng.standard_normal((m, width))``, the last factor being
     ``W2.T``. For depth 2 this is the pair ``(W1, W2)``.
     """
+    check.positive_integer("n", n)
+    check.positive_integer("m", m)
     check.positive_integer("width", width)
     check.positive_integer("depth", depth)
+    check.nonnegative_integer("seed", seed)
     if depth < 2:
         raise ValueError(f"depth must be >= 2; got {depth}")
     scale = check.positive_scalar("scale", scale)

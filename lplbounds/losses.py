@@ -25,7 +25,7 @@ import numpy as np
 
 from lplbounds import _validation as check
 from lplbounds._validation import FloatArray
-from lplbounds.exceptions import CertificationWarning
+from lplbounds.exceptions import CertificationWarning, ConstantWarning
 
 __all__ = ["Loss", "LeastSquares", "RidgeLogistic", "Custom", "REDUCTIONS"]
 
@@ -48,6 +48,24 @@ WEIGHT_ROUNDING_ULPS = 16.0
 # max(1, |ell_star|).
 LOGISTIC_MINIMIZER_RTOL = 1e-12
 LOGISTIC_NEWTON_MAX_ITERATIONS = 100
+
+# Spot checks of a Custom loss's declared constants: this many random points
+# (and as many random pairs), drawn from a generator with a fixed seed so that
+# a warning is reproducible. Eight points cost sixteen gradient evaluations.
+SPOT_CHECK_POINTS = 8
+SPOT_CHECK_SEED = 0
+
+# Random points rarely probe the PL inequality where it is tight (near the
+# minimizer, along the flattest direction); gradient descent with step 1/K
+# goes there. The PL check also runs along this many such steps from the
+# last sampled point.
+SPOT_CHECK_DESCENT_STEPS = 24
+
+# A spot check reports a contradiction only beyond this relative margin: the
+# compared quantities are sums of a few products, accurate to a few ulps, so
+# 1e-6 leaves nine orders of magnitude for rounding while any declared
+# constant that is wrong by more than a millionth is caught.
+SPOT_CHECK_RTOL = 1e-6
 
 
 class Loss:
@@ -72,6 +90,13 @@ class Loss:
     shape: tuple[int, int] | None = None
     # True when gap() subtracts ell_star from the loss value (cancellation).
     gap_by_subtraction: bool = True
+    # A bound on |ell_star - inf ell| when ell_star is computed, not known.
+    ell_star_uncertainty: float = 0.0
+
+    @property
+    def evaluation_terms(self) -> int:
+        """How many terms are summed to evaluate the loss (a rounding length)."""
+        return 1
 
     def value(self, W: Any) -> float:
         """Return ``ell(W)``."""
@@ -100,7 +125,7 @@ class Loss:
         floor = float(0.5 * self.K * perturbation**2)
         if self.gap_by_subtraction:
             scale = max(abs(self.ell_star), abs(self.value(W)))
-            floor = max(floor, GAP_FLOOR_RELATIVE * scale)
+            floor = max(floor, GAP_FLOOR_RELATIVE * scale, self.ell_star_uncertainty)
         return floor
 
     def _check_W(self, W: Any) -> FloatArray:
@@ -113,6 +138,26 @@ class Loss:
 def _scale_for(reduction: str, num_samples: int) -> float:
     check.choice("reduction", reduction, REDUCTIONS)
     return float(num_samples) if reduction == "mean" else 1.0
+
+
+def _squared_or_inf(value: float) -> float:
+    """Return ``value ** 2``, inf instead of an OverflowError."""
+    with np.errstate(over="ignore"):
+        return float(np.float64(value) ** 2)
+
+
+def _check_constants_representable(mu: float, K: float, data: str) -> None:
+    """Reject data whose constants overflow or underflow float64."""
+    if not np.isfinite(K):
+        raise ValueError(
+            f"{data} is too large for float64: the smoothness constant K overflows; "
+            f"rescale {data}"
+        )
+    if not mu > 0:
+        raise ValueError(
+            f"{data} is too small for float64: the PL constant mu underflows to "
+            f"{mu}; rescale {data}"
+        )
 
 
 def _data_matrices(X: Any, Y: Any) -> tuple[FloatArray, FloatArray]:
@@ -147,6 +192,11 @@ class _DataLoss(Loss):
     def m(self) -> int:
         """Columns of Y, columns of W."""
         return int(self.Y.shape[1])
+
+    @property
+    def evaluation_terms(self) -> int:
+        """Entries summed in the loss: one per sample and output (N m)."""
+        return int(self.Y.size)
 
 
 class LeastSquares(_DataLoss):
@@ -192,14 +242,21 @@ class LeastSquares(_DataLoss):
         self.num_samples = num_samples
         self.shape = (n, Y_array.shape[1])
         self._scale = scale
+        self.mu = _squared_or_inf(float(singular_values[-1])) / scale
+        self.K = _squared_or_inf(float(singular_values[0])) / scale
+        _check_constants_representable(self.mu, self.K, "X")
         self._gram = X_array.T @ X_array / scale
-        self.mu = float(singular_values[-1] ** 2 / scale)
-        self.K = float(singular_values[0] ** 2 / scale)
         self.minimizer: FloatArray = np.asarray(
             np.linalg.lstsq(X_array, Y_array, rcond=None)[0], dtype=np.float64
         )
-        residual = X_array @ self.minimizer - Y_array
-        self.ell_star = float(0.5 * np.sum(residual**2) / scale)
+        with np.errstate(over="ignore", invalid="ignore"):
+            residual = X_array @ self.minimizer - Y_array
+            self.ell_star = float(0.5 * np.sum(residual**2) / scale)
+        if not (np.all(np.isfinite(self.minimizer)) and np.isfinite(self.ell_star)):
+            raise ValueError(
+                "Y is too large for float64 at this X: the minimizer or the least "
+                "loss overflows; rescale Y"
+            )
         self.curvature = self._curvature
 
     def value(self, W: Any) -> float:
@@ -267,12 +324,17 @@ class RidgeLogistic(_DataLoss):
         self.num_samples = num_samples
         self.shape = (n, Y_array.shape[1])
         self._scale = scale
-        self._gram = X_array.T @ X_array / scale
-        spectral_sq = float(np.linalg.norm(X_array, 2) ** 2)
+        spectral_sq = _squared_or_inf(float(np.linalg.norm(X_array, 2)))
         self.mu = self.ridge
         self.K = self.ridge + spectral_sq / (4.0 * scale)
+        _check_constants_representable(self.mu, self.K, "X")
+        self._gram = X_array.T @ X_array / scale
         self.curvature = self._curvature
         self.minimizer, self.ell_star = self._newton()
+        # Newton stops once the PL bound on the error of ell_star is below this.
+        self.ell_star_uncertainty = LOGISTIC_MINIMIZER_RTOL * max(
+            1.0, abs(self.ell_star)
+        )
 
     def _margins(self, W: FloatArray) -> FloatArray:
         return self.Y * (self.X @ W)
@@ -362,6 +424,38 @@ class Custom(Loss):
         T4), or None.
     shape : tuple of int, optional
         The shape ``(n, m)`` of ``W``, checked when given.
+    spot_checks : int, default 8
+        Number of random points (and of random pairs) at which the declared
+        constants are tested; 0 turns the checks off.
+
+    Warns
+    -----
+    ConstantWarning
+        When a spot check contradicts a declared constant (see Notes).
+
+    Notes
+    -----
+    The declared constants are spot-checked at ``spot_checks`` random points,
+    at construction when ``shape`` is given, otherwise on the first call of
+    :meth:`value`, :meth:`grad` or :meth:`gap` (around the point of that
+    call). At points ``W`` and pairs ``(A, B)`` the checks are
+    ``value(W) >= ell_star`` (infimum), ``||grad W||^2 >= 2 mu (value(W) -
+    ell_star)`` (PL), ``||grad A - grad B|| <= K ||A - B||`` (smoothness) and,
+    with a curvature operator, ``<E, H E> >= 0`` and
+    ``<grad B - grad A, B - A> <= <B - A, H (B - A)>`` (``H`` dominates the
+    Hessian on the segment). A contradiction beyond a relative margin of
+    1e-6 is reported as a :class:`~lplbounds.exceptions.ConstantWarning`
+    naming the constant and the evidence. Passing checks prove nothing; they
+    catch typical slips such as a factor N between a sum and a mean. Later
+    calls of :meth:`gap` also warn when ``value(W) < ell_star``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> quadratic = Custom(lambda W: 0.5 * float(np.sum(W**2)), lambda W: W,
+    ...                    mu=1.0, K=1.0, ell_star=0.0, shape=(3, 2))
+    >>> quadratic.gap(np.ones((3, 2)))
+    3.0
     """
 
     def __init__(
@@ -373,6 +467,7 @@ class Custom(Loss):
         ell_star: float,
         curvature: Callable[[FloatArray], FloatArray] | None = None,
         shape: tuple[int, int] | None = None,
+        spot_checks: int = SPOT_CHECK_POINTS,
     ) -> None:
         for name, function in (("value", value), ("grad", grad)):
             if not callable(function):
@@ -388,21 +483,40 @@ class Custom(Loss):
         self._value_function = value
         self._grad_function = grad
         self.curvature = curvature
+        self._spot_checks = check.nonnegative_integer("spot_checks", spot_checks)
+        self._spot_checked = self._spot_checks == 0
         if shape is not None:
-            if len(shape) != 2 or any(
-                check.positive_integer("shape", size) < 1 for size in shape
-            ):
-                raise ValueError(
-                    f"shape must be a pair of positive integers; got {shape}"
-                )
-            self.shape = (int(shape[0]), int(shape[1]))
+            self.shape = _check_shape(shape)
+            self._run_spot_checks(np.zeros(self.shape))
 
     def value(self, W: Any) -> float:
         W = self._check_W(W)
-        return check.real_scalar("value(W)", self._value_function(W))
+        self._first_use(W)
+        return self._evaluate(W)
 
     def grad(self, W: Any) -> FloatArray:
         W = self._check_W(W)
+        self._first_use(W)
+        return self._gradient(W)
+
+    def gap(self, W: Any) -> float:
+        W = self._check_W(W)
+        self._first_use(W)
+        loss_value = self._evaluate(W)
+        if loss_value < self.ell_star - _rounding_margin(loss_value, self.ell_star):
+            warnings.warn(
+                f"ell_star={self.ell_star:.17g} is contradicted: value(W) = "
+                f"{loss_value:.17g} is below the declared infimum; the gap is "
+                "reported as 0",
+                ConstantWarning,
+                stacklevel=2,
+            )
+        return max(loss_value - self.ell_star, 0.0)
+
+    def _evaluate(self, W: FloatArray) -> float:
+        return check.real_scalar("value(W)", self._value_function(W))
+
+    def _gradient(self, W: FloatArray) -> FloatArray:
         gradient = check.as_real_array("grad(W)", self._grad_function(W))
         if gradient.shape != W.shape:
             raise ValueError(
@@ -410,5 +524,147 @@ class Custom(Loss):
             )
         return gradient
 
+    def _first_use(self, W: FloatArray) -> None:
+        if not self._spot_checked:
+            self._run_spot_checks(W)
+
+    def _run_spot_checks(self, center: FloatArray) -> None:
+        """Test the declared constants at random points around ``center``."""
+        self._spot_checked = True
+        rng = np.random.default_rng(SPOT_CHECK_SEED)
+        scale = max(1.0, float(np.linalg.norm(center)) / np.sqrt(center.size))
+        points = [center] + [
+            center + scale * rng.standard_normal(center.shape)
+            for _ in range(self._spot_checks - 1)
+        ]
+        try:
+            values = [self._evaluate(W) for W in points]
+            gradients = [self._gradient(W) for W in points]
+            path_values, path_gradients = self._descent_path(
+                points[-1], values[-1], gradients[-1]
+            )
+        except (TypeError, ValueError) as error:
+            raise ValueError(
+                "the spot check of the declared constants evaluated value or grad "
+                f"at a random point of shape {center.shape} and it failed: {error} "
+                "(pass spot_checks=0 to skip the check)"
+            ) from error
+
+        # Infimum and PL inequality at every point and along the descent path.
+        for loss_value, gradient in zip(
+            values + path_values, gradients + path_gradients, strict=True
+        ):
+            margin = _rounding_margin(loss_value, self.ell_star)
+            if loss_value < self.ell_star - margin:
+                _warn_constant(
+                    "ell_star",
+                    f"value(W) = {loss_value:.17g} < ell_star = {self.ell_star:.17g}",
+                )
+                break
+            grad_sq = float(np.sum(gradient**2))
+            required = 2.0 * self.mu * (loss_value - self.ell_star)
+            if grad_sq < (1.0 - SPOT_CHECK_RTOL) * required - 2.0 * self.mu * margin:
+                _warn_constant(
+                    "mu",
+                    f"||grad(W)||^2 = {grad_sq:.6g} < 2 mu (value(W) - ell_star) = "
+                    f"{required:.6g} at a sampled W (the largest mu this point "
+                    f"allows is {grad_sq / (2 * (loss_value - self.ell_star)):.6g})",
+                )
+                break
+
+        # Smoothness and curvature on pairs (consecutive sampled points).
+        for index in range(len(points) - 1):
+            difference = points[index + 1] - points[index]
+            gradient_change = gradients[index + 1] - gradients[index]
+            distance = float(np.linalg.norm(difference))
+            ratio = float(np.linalg.norm(gradient_change)) / distance
+            if ratio > (1.0 + SPOT_CHECK_RTOL) * self.K:
+                _warn_constant(
+                    "K",
+                    f"||grad(A) - grad(B)|| / ||A - B|| = {ratio:.6g} > K = "
+                    f"{self.K:.6g} at a sampled pair",
+                )
+                break
+            if self.curvature is not None and self._curvature_contradicted(
+                difference, gradient_change
+            ):
+                break
+
+    def _descent_path(
+        self, start: FloatArray, start_value: float, start_gradient: FloatArray
+    ) -> tuple[list[float], list[FloatArray]]:
+        """Return values and gradients along GD steps of size 1/K from ``start``."""
+        values: list[float] = []
+        gradients: list[FloatArray] = []
+        W, loss_value, gradient = start, start_value, start_gradient
+        for _ in range(SPOT_CHECK_DESCENT_STEPS if self._spot_checks else 0):
+            if loss_value - self.ell_star <= _rounding_margin(
+                loss_value, self.ell_star
+            ):
+                break
+            W = W - gradient / self.K
+            try:
+                next_value, gradient = self._evaluate(W), self._gradient(W)
+            except (TypeError, ValueError):
+                # An under-declared K can make the path blow up; the pair
+                # check reports K, and the path is only an extra probe.
+                break
+            if next_value > loss_value:
+                break
+            loss_value = next_value
+            values.append(loss_value)
+            gradients.append(gradient)
+        return values, gradients
+
+    def _curvature_contradicted(
+        self, difference: FloatArray, gradient_change: FloatArray
+    ) -> bool:
+        assert self.curvature is not None
+        image = check.as_real_array("curvature(E)", self.curvature(difference))
+        if image.shape != difference.shape:
+            raise ValueError(
+                f"curvature(E) must have the shape of E {difference.shape}; "
+                f"got {image.shape}"
+            )
+        quadratic = float(np.sum(difference * image))
+        secant = float(np.sum(difference * gradient_change))
+        size = self.K * float(np.sum(difference**2))
+        if quadratic < -SPOT_CHECK_RTOL * size:
+            _warn_constant(
+                "curvature",
+                f"<E, H E> = {quadratic:.6g} < 0 at a sampled E: H is not positive "
+                "semidefinite",
+            )
+            return True
+        if secant > quadratic + SPOT_CHECK_RTOL * size:
+            _warn_constant(
+                "curvature",
+                f"<grad(B) - grad(A), B - A> = {secant:.6g} > <B - A, H (B - A)> = "
+                f"{quadratic:.6g} at a sampled pair: H does not dominate the Hessian",
+            )
+            return True
+        return False
+
     def __repr__(self) -> str:
         return f"Custom(mu={self.mu:.4g}, K={self.K:.4g}, ell_star={self.ell_star:.6g})"
+
+
+def _check_shape(shape: Any) -> tuple[int, int]:
+    if not isinstance(shape, (tuple, list)) or len(shape) != 2:
+        raise TypeError(
+            f"shape must be a pair of positive integers (n, m); got {shape!r}"
+        )
+    return (
+        check.positive_integer("shape[0]", shape[0]),
+        check.positive_integer("shape[1]", shape[1]),
+    )
+
+
+def _rounding_margin(loss_value: float, ell_star: float) -> float:
+    """Return the margin below which ``value - ell_star`` is rounding (rule 1)."""
+    return GAP_FLOOR_RELATIVE * max(abs(loss_value), abs(ell_star))
+
+
+def _warn_constant(constant: str, evidence: str) -> None:
+    message = f"the declared {constant} is contradicted by a spot check: {evidence}"
+    warnings.warn(message, ConstantWarning, stacklevel=5)

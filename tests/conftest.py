@@ -11,7 +11,11 @@ import os
 
 from hypothesis import HealthCheck, settings
 
-_SUPPRESSED = [HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much]
+_SUPPRESSED = [
+    HealthCheck.too_slow,
+    HealthCheck.data_too_large,
+    HealthCheck.filter_too_much,
+]
 
 settings.register_profile(
     "ci",
