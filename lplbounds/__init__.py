@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 
-from lplbounds import losses, symbolic
+from lplbounds import apriori, losses, schedules, symbolic
 from lplbounds.api import (
     gd,
     local_pl_constant,
@@ -41,7 +41,9 @@ __all__ = [
     "Trajectory",
     "CertificationWarning",
     "ConstantWarning",
+    "apriori",
     "losses",
+    "schedules",
     "symbolic",
 ]
 

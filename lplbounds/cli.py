@@ -2,8 +2,9 @@
 
 ``lplbounds run`` trains a linear network on a bundled data set with a
 certified step at every iteration, prints a table, and writes a JSON record
-and a plot on request. Other subcommands are registered by the modules that
-implement them. The command line is the only part of the package that prints.
+and a plot on request; ``derive`` prints closed forms, ``bound`` the a priori
+guarantee (T8) and ``falsify`` searches for counterexamples to a conjecture.
+The command line is the only part of the package that prints.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import logging
 import math
 import sys
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -87,13 +88,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--plot", type=Path, help="write a PNG plot here")
     run.set_defaults(handler=_run_command)
 
-    for register in _EXTRA_COMMANDS:
-        register(subparsers)
+    _add_derive_command(subparsers)
+    _add_bound_command(subparsers)
+    _add_falsify_command(subparsers)
     return parser
-
-
-#: Functions that add subcommands: ``register(subparsers)``, each setting a handler.
-_EXTRA_COMMANDS: list[Callable[[Any], None]] = []
 
 
 def problem_from_options(options: argparse.Namespace) -> tuple[Any, Any]:
@@ -193,6 +191,169 @@ def _run_command(options: argparse.Namespace) -> int:
         print(f"certificate violated at steps {violations.tolist()}", file=sys.stderr)
         return 1
     return 0
+
+
+# --- derive and bound: closed forms and a priori rates (T5-T8) ---------------------
+
+
+def _add_derive_command(subparsers: Any) -> None:
+    from lplbounds import symbolic
+
+    derive = subparsers.add_parser(
+        "derive", help="print a closed form of the theory (LaTeX or text)"
+    )
+    derive.add_argument(
+        "name",
+        choices=sorted(symbolic.as_mapping()),
+        metavar="name",
+        help="expression, e.g. scalar_local_pl, fixed_point_step, iterations, "
+        "apriori_rate; one of: " + ", ".join(sorted(symbolic.as_mapping())),
+    )
+    derive.add_argument(
+        "--format", choices=["latex", "text"], default="latex", help="output format"
+    )
+    derive.set_defaults(handler=_derive_command)
+
+
+def _derive_command(options: argparse.Namespace) -> int:
+    from lplbounds import symbolic
+
+    render = symbolic.latex if options.format == "latex" else symbolic.pretty
+    print(render(options.name))
+    return 0
+
+
+def _add_bound_command(subparsers: Any) -> None:
+    bound = subparsers.add_parser(
+        "bound", help="a priori constant step, rate and iteration count (T8)"
+    )
+    _add_problem_options(bound)
+    bound.add_argument(
+        "--tol", type=float, default=1e-8, help="relative tolerance on the gap"
+    )
+    bound.add_argument(
+        "--verify",
+        action="store_true",
+        help="also run GD with the constant step and check every step",
+    )
+    bound.set_defaults(handler=_bound_command)
+
+
+def _bound_command(options: argparse.Namespace) -> int:
+    from lplbounds import apriori
+
+    loss, network = problem_from_options(options)
+    if network.depth != 2:
+        raise ValueError("lplbounds bound (T8) is derived for depth 2 only")
+    W1, W2 = network.to_pair()
+    result = apriori.bound_from_weights(W1, W2, loss)
+    count = result.iterations(options.tol) if result.mu_lower > 0 else None
+
+    print(f"dataset {options.dataset}: {loss!r}, width {options.width}")
+    print(f"gap0          {result.gap0:.6e}")
+    print(f"mu_lo         {result.mu_lower:.6e}")
+    print(f"S_hi          {result.S_upper:.6e}")
+    print(f"K_hi(eta_bar) {result.K_upper:.6e}")
+    print(f"drift radius  {result.drift_radius:.6e}")
+    print(f"eta_bar       {result.eta:.6e}")
+    print(f"factor        {result.rate:.12f}")
+    print(f"T({options.tol:g})     {'none (no rate)' if count is None else count}")
+    if not options.verify or count is None:
+        return 0
+
+    trajectory = lplbounds.gd(
+        W1,
+        W2,
+        loss,
+        rule="apriori",
+        rtol=options.tol,
+        max_steps=count,
+        diagnostics=False,
+    )
+    # A step is outside T8 when its observed factor exceeds the guaranteed one
+    # by more than the step's float64 rounding allowance plus the rounding of
+    # forming the two factors (a few eps, as they are at most about 1).
+    allowance = trajectory.rounding_allowance + 4 * np.finfo(float).eps
+    excess = trajectory.observed_factor - result.rate - allowance
+    outside = int(np.sum(excess > 0))
+    violations = trajectory.certificate_violations()
+    ratio = trajectory.gap[-1] / trajectory.gap[0]
+    print(
+        f"GD with eta_bar: {trajectory.stop_reason} after {trajectory.steps} steps "
+        f"(guaranteed <= {count}), gap ratio {ratio:.3e}"
+    )
+    print(
+        f"worst observed factor {np.max(trajectory.observed_factor):.12f}, steps "
+        f"above the T8 factor: {outside}, majorant violations: {violations.size}"
+    )
+    return 1 if outside or violations.size else 0
+
+
+def _add_falsify_command(subparsers: Any) -> None:
+    falsify = subparsers.add_parser(
+        "falsify",
+        help="search for a counterexample to a conjectured bound",
+        description=(
+            "Search GD states for a counterexample to 'of >= claim' (--kind lower) "
+            "or 'of <= claim' (--kind upper); expressions use the quantities of "
+            "docs/vocabulary.md. Exit status 1 when refuted, 0 when not."
+        ),
+    )
+    falsify.add_argument("claim", help='the bound, e.g. "2*mu*gap*lambda_min_P"')
+    falsify.add_argument("--of", required=True, help="the bounded expression")
+    falsify.add_argument("--kind", choices=["lower", "upper"], default="lower")
+    falsify.add_argument(
+        "--max-examples", type=int, default=500, help="states tried (default 500)"
+    )
+    falsify.add_argument("--seed", type=int, default=0, help="search seed (0)")
+    falsify.add_argument(
+        "--rtol", type=float, default=1e-8, help="relative tolerance (1e-8)"
+    )
+    falsify.add_argument(
+        "--atol", default="0", help="absolute tolerance, a number or an expression"
+    )
+    falsify.add_argument(
+        "--loss",
+        choices=["any", "least-squares", "ridge-logistic"],
+        default="any",
+        help="loss family searched (default any)",
+    )
+    for size in ("n", "m", "h"):
+        falsify.add_argument(f"--{size}", type=int, help=f"fix {size}")
+    falsify.add_argument("--save", type=Path, help="write the result as JSON here")
+    falsify.set_defaults(handler=_falsify_command)
+
+
+def _falsify_command(options: argparse.Namespace) -> int:
+    from lplbounds.testing import falsify, strategies
+
+    try:
+        atol: Any = float(options.atol)
+    except ValueError:
+        atol = options.atol
+    states = strategies.conjecture_states(
+        options.n,
+        options.m,
+        options.h,
+        loss_kinds=(
+            strategies.LOSS_KINDS if options.loss == "any" else (options.loss,)
+        ),
+    )
+    result = falsify(
+        options.claim,
+        options.of,
+        options.kind,
+        max_examples=options.max_examples,
+        rtol=options.rtol,
+        atol=atol,
+        seed=options.seed,
+        states=states,
+    )
+    print(result.summary())
+    if options.save is not None:
+        result.save(options.save)
+        print(f"wrote {options.save}")
+    return 1 if result.refuted else 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
