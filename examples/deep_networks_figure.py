@@ -34,9 +34,8 @@ def main(output: str) -> None:
         (line,) = axes.semilogy(run.gap, label=f"depth {depth}: {run.steps} steps")
         axes.semilogy(envelope, "--", color=line.get_color(), alpha=0.6)
         violations = run.certificate_violations().size
-        print(
-            f"depth {depth}: {run.steps} steps, {run.stop_reason}, {violations} violations"
-        )
+        summary = f"{run.steps} steps, {run.stop_reason}, {violations} violations"
+        print(f"depth {depth}: {summary}")
     axes.set_xlabel("iteration")
     axes.set_ylabel("gap  L - ell*")
     axes.set_title("Certified GD on diabetes (solid: gap, dashed: certified envelope)")
