@@ -13,6 +13,7 @@ import argparse
 import json
 import logging
 import math
+import os
 import sys
 import warnings
 from collections.abc import Sequence
@@ -371,3 +372,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         except (ValueError, TypeError, ImportError) as error:
             print(f"lplbounds: error: {error}", file=sys.stderr)
             return 2
+        except BrokenPipeError:
+            # The reader of our output (``| head``) closed the pipe: not an error.
+            sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - silence the final flush
+            return 0
