@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 
-from lplbounds import apriori, losses, schedules, symbolic
+from lplbounds import apriori, datasets, losses, schedules, symbolic
 from lplbounds.api import (
     gd,
     local_pl_constant,
@@ -42,6 +42,7 @@ __all__ = [
     "CertificationWarning",
     "ConstantWarning",
     "apriori",
+    "datasets",
     "losses",
     "schedules",
     "symbolic",

@@ -44,20 +44,17 @@ def _add_problem_options(parser: argparse.ArgumentParser) -> None:
         default="diabetes",
         help="data set",
     )
+    parser.add_argument("--width", type=int, default=32, help="hidden width h")
+    parser.add_argument("--depth", type=int, default=2, help="number of factors N >= 2")
     parser.add_argument(
-        "--width", type=int, default=32, help="hidden width h (default 32)"
+        "--init-scale", type=float, default=0.1, help="scale of the Gaussian init"
     )
+    parser.add_argument("--seed", type=int, default=0, help="seed of the init")
     parser.add_argument(
-        "--depth", type=int, default=2, help="number of factors N >= 2 (default 2)"
-    )
-    parser.add_argument(
-        "--init-scale", type=float, default=0.1, help="scale of the Gaussian init (0.1)"
-    )
-    parser.add_argument(
-        "--seed", type=int, default=0, help="seed of the init (default 0)"
-    )
-    parser.add_argument(
-        "--ridge", type=float, default=1e-2, help="ridge of the logistic loss (1e-2)"
+        "--ridge",
+        type=float,
+        default=1e-2,
+        help="ridge of the logistic loss (breast-cancer only)",
     )
     parser.add_argument(
         "--reduction", choices=["mean", "sum"], default="mean", help="loss convention"
@@ -68,18 +65,27 @@ def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser with every registered subcommand."""
     parser = argparse.ArgumentParser(
         prog="lplbounds",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
         description="Certified step sizes and rates for GD on linear networks.",
     )
     parser.add_argument("--version", action="version", version=lplbounds.__version__)
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress")
     subparsers = parser.add_subparsers(dest="command", required=True)
 
-    run = subparsers.add_parser("run", help="certified GD on a bundled data set")
+    run = subparsers.add_parser(
+        "run",
+        help="certified GD on a bundled data set",
+        description="Train a linear network with gradient descent on a bundled data "
+        "set, with a certified step and its certified factor at every iteration.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
     _add_problem_options(run)
     run.add_argument(
         "--rule",
         default="certified",
-        help=f"step-size rule, one of {', '.join(certificates.rule_names())}",
+        type=_rule_argument,
+        help=f"step-size rule, one of {', '.join(certificates.rule_names())}; "
+        "or a positive number, a constant step certified (or not) step by step",
     )
     run.add_argument(
         "--tol", type=float, default=1e-8, help="relative tolerance on the gap"
@@ -93,6 +99,14 @@ def build_parser() -> argparse.ArgumentParser:
     _add_bound_command(subparsers)
     _add_falsify_command(subparsers)
     return parser
+
+
+def _rule_argument(text: str) -> str | float:
+    """A rule name, or a number for a constant step."""
+    try:
+        return float(text)
+    except ValueError:
+        return text
 
 
 def problem_from_options(options: argparse.Namespace) -> tuple[Any, Any]:
@@ -226,7 +240,9 @@ def _derive_command(options: argparse.Namespace) -> int:
 
 def _add_bound_command(subparsers: Any) -> None:
     bound = subparsers.add_parser(
-        "bound", help="a priori constant step, rate and iteration count (T8)"
+        "bound",
+        help="a priori constant step, rate and iteration count (T8)",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     _add_problem_options(bound)
     bound.add_argument(
@@ -303,9 +319,7 @@ def _add_falsify_command(subparsers: Any) -> None:
     falsify.add_argument("claim", help='the bound, e.g. "2*mu*gap*lambda_min_P"')
     falsify.add_argument("--of", required=True, help="the bounded expression")
     falsify.add_argument("--kind", choices=["lower", "upper"], default="lower")
-    falsify.add_argument(
-        "--max-examples", type=int, default=500, help="states tried (default 500)"
-    )
+    falsify.add_argument("--max-examples", type=int, default=500, help="states tried")
     falsify.add_argument("--seed", type=int, default=0, help="search seed (0)")
     falsify.add_argument(
         "--rtol", type=float, default=1e-8, help="relative tolerance (1e-8)"
@@ -317,7 +331,7 @@ def _add_falsify_command(subparsers: Any) -> None:
         "--loss",
         choices=["any", "least-squares", "ridge-logistic"],
         default="any",
-        help="loss family searched (default any)",
+        help="loss family searched",
     )
     for size in ("n", "m", "h"):
         falsify.add_argument(f"--{size}", type=int, help=f"fix {size}")
@@ -369,10 +383,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         warnings.simplefilter("default")
         try:
             return int(options.handler(options))
-        except (ValueError, TypeError, ImportError) as error:
-            print(f"lplbounds: error: {error}", file=sys.stderr)
-            return 2
         except BrokenPipeError:
             # The reader of our output (``| head``) closed the pipe: not an error.
             sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - silence the final flush
             return 0
+        except (ValueError, TypeError, ImportError, OSError) as error:
+            print(f"lplbounds: error: {error}", file=sys.stderr)
+            return 2

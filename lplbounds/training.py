@@ -84,6 +84,14 @@ class Trajectory:
     rtol: float
     extra: dict[str, Any] = field(default_factory=dict)
 
+    def __repr__(self) -> str:
+        final = f"{self.gap[-1]:.3e}" if self.gap.size else "-"
+        return (
+            f"Trajectory(rule={self.rule!r}, steps={self.steps}, "
+            f"stop_reason={self.stop_reason!r}, gap {self.gap[0]:.3e} -> {final}, "
+            f"violations={self.certificate_violations().size})"
+        )
+
     @property
     def steps(self) -> int:
         """The number of GD steps taken."""
