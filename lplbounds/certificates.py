@@ -98,11 +98,16 @@ class LocalState:
     coefficients: list[FloatArray]
 
     def step_change(self, eta: float) -> FloatArray:
-        """Return ``E(eta) = sum_{k>=1} eta^k C_k`` by Horner's rule."""
-        change = self.coefficients[-1]
-        for coefficient in reversed(self.coefficients[1:-1]):
-            change = coefficient + eta * change
-        return eta * change
+        """Return ``E(eta) = sum_{k>=1} eta^k C_k``."""
+        return _polynomial(self.coefficients[1:], eta)
+
+
+def _polynomial(matrices: list[FloatArray], eta: float) -> FloatArray:
+    """Return ``sum_{k>=1} eta^k M_k`` for ``matrices = [M_1, ..., M_N]`` (Horner)."""
+    result = matrices[-1]
+    for matrix in reversed(matrices[:-1]):
+        result = matrix + eta * result
+    return eta * result
 
 
 @dataclass(frozen=True)
@@ -139,7 +144,7 @@ def local_state(network: LinearNetwork, loss: Loss) -> LocalState:
         gradients=gradients,
         grad_norm_sq=float(sum(np.sum(g * g) for g in gradients)),
         gap=loss.gap(product),
-        coefficients=network.step_coefficients(gradients),
+        coefficients=network.step_coefficients(gradients, product),
     )
 
 
@@ -283,10 +288,23 @@ def majorant_coefficients(state: LocalState, use_curvature: bool = True) -> Floa
     ``a_k = <G, C_k>`` and ``c_jk = <C_j, H C_k>`` are fed to the lambdified
     polynomial of :func:`lplbounds.symbolic.majorant_polynomial`.
     """
+    moves, curved = _majorant_parts(state, use_curvature)
+    return _coefficients_from_parts(state, moves, curved)
+
+
+def _majorant_parts(
+    state: LocalState, use_curvature: bool
+) -> tuple[list[FloatArray], list[FloatArray]]:
+    """Return the moves ``C_1..C_N`` and their images ``H C_k``."""
     operator, _ = _curvature_operator(state.loss, use_curvature)
-    depth = state.network.depth
     moves = state.coefficients[1:]
-    curved = [operator(C) for C in moves]
+    return moves, [operator(C) for C in moves]
+
+
+def _coefficients_from_parts(
+    state: LocalState, moves: list[FloatArray], curved: list[FloatArray]
+) -> FloatArray:
+    depth = state.network.depth
     inner = [float(np.sum(state.loss_gradient * C)) for C in moves]
     cross = [
         float(np.sum(moves[j] * curved[k]))
@@ -307,9 +325,10 @@ def rounding_allowance(state: LocalState, next_state: LocalState, eta: float) ->
     bounds ``sum_k eta^k ||C_k||_F`` and every product formed along the step:
 
     1. the sums forming ``u`` from ``E``: ``d eps (sum |G o E| + K sum E^2 / 2)``;
-    2. ``E(eta)`` itself, formed from the coefficients ``C_k``, is off by
-       ``delta_E <= N d eps M``, which moves ``u`` by at most
-       ``(||G||_F + K ||E||_F) delta_E + K delta_E^2 / 2`` (``H <= K I``);
+    2. ``E(eta)`` and ``H E(eta)``, formed from the coefficients ``C_k`` and
+       ``H C_k``, are each off by at most ``delta_E <= N d eps M`` (times K
+       for the image), which moves ``u`` by at most
+       ``(||G||_F + 2 K ||E||_F) delta_E + K delta_E^2`` (``H <= K I``);
     3. the product of the stepped factors differs from ``W + E(eta)`` by
        ``delta <= d eps M``, which moves the loss by at most
        ``||G+||_F delta + K delta^2 / 2`` with ``||G+||_F <= sqrt(2 K gap+)``
@@ -339,8 +358,8 @@ def rounding_allowance(state: LocalState, next_state: LocalState, eta: float) ->
     )
     delta_change = network.depth * dimension * eps * magnitude
     gradient_norm = float(np.linalg.norm(state.loss_gradient))
-    polynomial = (gradient_norm + loss.K * change_norm) * delta_change
-    polynomial += 0.5 * loss.K * delta_change**2
+    polynomial = (gradient_norm + 2 * loss.K * change_norm) * delta_change
+    polynomial += loss.K * delta_change**2
     delta = dimension * eps * magnitude
     gradient_bound = math.sqrt(2 * loss.K * state.gap) + math.sqrt(
         2 * loss.K * next_state.gap
@@ -384,7 +403,10 @@ def certified_step(state: LocalState, use_curvature: bool = True) -> StepChoice:
     if state.grad_norm_sq == 0.0:
         return _stationary_choice()
 
-    coefficients = majorant_coefficients(state, use_curvature)
+    # H C_k once: u at every candidate is then formed from E and H E as the
+    # same polynomials in eta, through E rather than the monomials (rule 5).
+    moves, curved = _majorant_parts(state, use_curvature)
+    coefficients = _coefficients_from_parts(state, moves, curved)
     derivative = np.arange(1, coefficients.size) * coefficients[1:]
     nonzero = np.flatnonzero(derivative)
     derivative = derivative[: nonzero[-1] + 1]
@@ -394,7 +416,10 @@ def certified_step(state: LocalState, use_curvature: bool = True) -> StepChoice:
 
     best: StepChoice | None = None
     for eta in candidates:
-        value = majorant(state, float(eta), use_curvature)
+        change, image = _polynomial(moves, eta), _polynomial(curved, eta)
+        value = float(
+            np.sum(state.loss_gradient * change) + 0.5 * np.sum(change * image)
+        )
         if value >= 0 or not math.isfinite(value):
             continue
         if best is None or value < best.majorant - TIE_RTOL * abs(best.majorant):

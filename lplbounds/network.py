@@ -157,14 +157,24 @@ class LinearNetwork:
             result.append(block if right is None else block @ right.T)
         return result
 
-    def step_coefficients(self, gradients: Sequence[FloatArray]) -> list[FloatArray]:
+    def step_coefficients(
+        self, gradients: Sequence[FloatArray], product: FloatArray | None = None
+    ) -> list[FloatArray]:
         """Return ``C_0, ..., C_N`` with ``prod_i (A_i - eta g_i) = sum_k eta^k C_k``.
 
         The factors are multiplied in one at a time, O(N^2) matrix products.
+        ``C_0`` is the product ``W``; pass it as ``product`` when it is already
+        known, to save its last multiplication.
         """
         coefficients = [self.factors[0], -gradients[0]]
-        for A, g in zip(self.factors[1:], gradients[1:], strict=True):
-            updated = [coefficients[0] @ A]
+        last = len(self.factors) - 2
+        for index, (A, g) in enumerate(
+            zip(self.factors[1:], gradients[1:], strict=True)
+        ):
+            if product is not None and index == last:
+                updated = [product]
+            else:
+                updated = [coefficients[0] @ A]
             for k in range(1, len(coefficients)):
                 updated.append(coefficients[k] @ A - coefficients[k - 1] @ g)
             updated.append(-(coefficients[-1] @ g))
