@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -82,7 +82,6 @@ class Trajectory:
     network: LinearNetwork
     wall_time: float
     rtol: float
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def __repr__(self) -> str:
         final = f"{self.gap[-1]:.3e}" if self.gap.size else "-"

@@ -30,6 +30,17 @@ def quartic_majorant(W1, W2, loss, eta, curvature):
 
     ``curvature`` is ``E -> H E``; with ``H = K I`` this is T4.
     """
+    return quartic_majorant_with_magnitude(W1, W2, loss, eta, curvature)[0]
+
+
+def quartic_majorant_with_magnitude(W1, W2, loss, eta, curvature):
+    """Return ``u(eta)`` and the sum of the absolute values of its terms.
+
+    The monomial form cancels badly when its terms are large and ``u`` is
+    small (large eta near a stationary point, THEORY rule 5); its rounding is
+    bounded by ``d eps`` times this magnitude, each inner product counted by
+    the absolute values of its entrywise products.
+    """
     G, A, _ = gradients(W1, W2, loss)
     B = W1.T @ G
     P, Q = W1 @ W1.T, W2 @ W2.T
@@ -40,11 +51,21 @@ def quartic_majorant(W1, W2, loss, eta, curvature):
     def c(E, F):
         return float(np.sum(E * curvature(F)))
 
-    return (
+    def c_abs(E, F):
+        return float(np.sum(np.abs(E * curvature(F))))
+
+    value = (
         -eta * grad_sq
         + eta**2 * float(np.sum(G * M2))
         + 0.5 * (eta**2 * c(M1, M1) - 2 * eta**3 * c(M1, M2) + eta**4 * c(M2, M2))
     )
+    magnitude = (
+        eta * grad_sq
+        + eta**2 * float(np.sum(np.abs(G * M2)))
+        + 0.5
+        * (eta**2 * c_abs(M1, M1) + 2 * eta**3 * c_abs(M1, M2) + eta**4 * c_abs(M2, M2))
+    )
+    return value, magnitude
 
 
 def loss_change(loss, W, W_next):

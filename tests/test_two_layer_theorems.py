@@ -140,13 +140,12 @@ def test_quartic_majorant_matches_reference_and_bounds_the_step(problem, multipl
     K = loss.K
 
     u = lplbounds.majorant(W1, W2, loss, eta, use_curvature=False)
-    expected = reference.quartic_majorant(W1, W2, loss, eta, lambda E: K * E)
-    _, grad_1, grad_2 = reference.gradients(W1, W2, loss)
-    scale = eta * float(np.sum(grad_1**2) + np.sum(grad_2**2)) + abs(expected)
-    # Monomial form against E-form: both round at d eps of the largest term.
-    assert (
-        abs(u - expected) <= reference.summation_slack(_dimension(W1, W2), scale) * 16
+    expected, magnitude = reference.quartic_majorant_with_magnitude(
+        W1, W2, loss, eta, lambda E: K * E
     )
+    # The reference's monomial form rounds at d eps of the sum of its absolute
+    # terms (the library evaluates through E, which is more accurate).
+    assert abs(u - expected) <= reference.summation_slack(_dimension(W1, W2), magnitude)
     change, _ = _step_change(W1, W2, loss, eta)
     assert change <= u + _allowance(problem, eta)
 
@@ -163,12 +162,10 @@ def test_curvature_majorant_bounds_the_step_and_is_exact_for_least_squares(
     eta = multiple * eta_cert
 
     u = lplbounds.majorant(W1, W2, loss, eta)
-    expected = reference.quartic_majorant(W1, W2, loss, eta, loss.curvature)
-    _, grad_1, grad_2 = reference.gradients(W1, W2, loss)
-    scale = eta * float(np.sum(grad_1**2) + np.sum(grad_2**2)) + abs(expected)
-    assert (
-        abs(u - expected) <= reference.summation_slack(_dimension(W1, W2), scale) * 16
+    expected, magnitude = reference.quartic_majorant_with_magnitude(
+        W1, W2, loss, eta, loss.curvature
     )
+    assert abs(u - expected) <= reference.summation_slack(_dimension(W1, W2), magnitude)
     change, _ = _step_change(W1, W2, loss, eta)
     allowance = _allowance(problem, eta)
     assert change <= u + allowance
@@ -287,3 +284,33 @@ def test_stationary_point_returns_zero_step_with_warning():
     with pytest.warns(CertificationWarning, match="stationary"):
         assert lplbounds.step_size(W1, W2, loss) == 0.0
     assert math.isclose(loss.gap(W1 @ W2.T), 0.0, abs_tol=1e-30)
+
+
+def test_majorant_through_E_survives_a_huge_step_near_a_stationary_point():
+    """Shrunk from the thorough profile: the monomial quartic cancels, E does not.
+
+    Near the minimizer of a 1 x 1 ridge-logistic problem the certified step is
+    about 6e7; the quartic's monomial terms are of order 10 while u is about
+    -1e-14 (THEORY rule 5). The library evaluates u through E(eta); it must
+    agree with u computed in 50-digit arithmetic from the same float64 inputs.
+    """
+    import mpmath
+
+    from lplbounds.losses import RidgeLogistic
+
+    X = np.array([[0.1257302210933933], [-0.1321048632913019]])
+    loss = RidgeLogistic(X, np.array([[1.0], [-1.0]]), ridge=1.0)
+    W1, W2 = np.array([[0.08989573799049178]]), np.array([[0.7140719695023431]])
+    eta = lplbounds.step_size(W1, W2, loss)
+    assert eta > 1e6
+    u = lplbounds.majorant(W1, W2, loss, eta, use_curvature=False)
+
+    with mpmath.workdps(50):
+        w1, w2, step = mpmath.mpf(W1[0, 0]), mpmath.mpf(W2[0, 0]), mpmath.mpf(eta)
+        G = mpmath.mpf(loss.grad(W1 @ W2.T)[0, 0])
+        change = (w1 - step * G * w2) * (w2 - step * G * w1) - w1 * w2
+        exact = G * change + mpmath.mpf(loss.K) / 2 * change**2
+    # E is a difference of two products of size 0.06 that cancel to 1e-7:
+    # float64 keeps about 9 digits of it.
+    assert u == pytest.approx(float(exact), rel=1e-6)
+    assert u < 0
