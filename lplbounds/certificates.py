@@ -41,6 +41,7 @@ __all__ = [
     "choose_step",
     "register_rule",
     "rounding_allowance",
+    "majorant_rounding",
 ]
 
 logger = logging.getLogger(__name__)
@@ -315,20 +316,62 @@ def _coefficients_from_parts(
     return np.array([float(c) for c in function(*inner, *cross)])
 
 
-def rounding_allowance(state: LocalState, next_state: LocalState, eta: float) -> float:
-    """Return an absolute bound on the rounding in ``(L+ - L) - u(eta)``.
+def _step_magnitude(state: LocalState, eta: float) -> float:
+    """Return ``M = prod_i (||A_i||_F + eta ||g_i||_F)``.
 
-    In exact arithmetic ``L+ - L <= u(eta)``; in float64 four errors enter
-    the comparison, each bounded to first order with ``eps`` the machine
-    epsilon, ``d`` the largest dimension of the network (a summation length),
-    ``N`` the depth and ``M = prod_i (||A_i||_F + eta ||g_i||_F)``, which
-    bounds ``sum_k eta^k ||C_k||_F`` and every product formed along the step:
+    It bounds ``sum_k eta^k ||C_k||_F`` and every product formed along a step.
+    """
+    return float(
+        np.prod(
+            [
+                np.linalg.norm(A) + eta * np.linalg.norm(g)
+                for A, g in zip(state.network.factors, state.gradients, strict=True)
+            ]
+        )
+    )
+
+
+def majorant_rounding(
+    state: LocalState, eta: float, change: FloatArray | None = None
+) -> float:
+    """Return a bound on the rounding of ``u(eta)`` as the library computes it.
+
+    With ``eps`` the machine epsilon, ``d`` the largest dimension of the
+    network (a summation length), ``N`` the depth and ``M`` from
+    :func:`_step_magnitude`, two errors enter, each bounded to first order:
 
     1. the sums forming ``u`` from ``E``: ``d eps (sum |G o E| + K sum E^2 / 2)``;
     2. ``E(eta)`` and ``H E(eta)``, formed from the coefficients ``C_k`` and
        ``H C_k``, are each off by at most ``delta_E <= N d eps M`` (times K
        for the image), which moves ``u`` by at most
-       ``(||G||_F + 2 K ||E||_F) delta_E + K delta_E^2`` (``H <= K I``);
+       ``(||G||_F + 2 K ||E||_F) delta_E + K delta_E^2`` (``H <= K I``).
+
+    Their sum times :data:`ROUNDING_SAFETY` is returned. Item 2 dominates at
+    large steps, where ``E`` is a small difference of large terms.
+    """
+    eps = float(np.finfo(float).eps)
+    network, K = state.network, state.loss.K
+    dimension = max(network.n, network.m, *network.widths)
+    if change is None:
+        change = state.step_change(eta)
+    change_norm = float(np.linalg.norm(change))
+    summation = float(
+        np.sum(np.abs(state.loss_gradient * change)) + 0.5 * K * change_norm**2
+    )
+    delta_change = network.depth * dimension * eps * _step_magnitude(state, eta)
+    gradient_norm = float(np.linalg.norm(state.loss_gradient))
+    polynomial = (gradient_norm + 2 * K * change_norm) * delta_change
+    polynomial += K * delta_change**2
+    return ROUNDING_SAFETY * (dimension * eps * summation + polynomial)
+
+
+def rounding_allowance(state: LocalState, next_state: LocalState, eta: float) -> float:
+    """Return an absolute bound on the rounding in ``(L+ - L) - u(eta)``.
+
+    In exact arithmetic ``L+ - L <= u(eta)``. In float64 the comparison
+    carries the rounding of ``u`` itself (:func:`majorant_rounding`) and two
+    more errors, bounded to first order with the notation there:
+
     3. the product of the stepped factors differs from ``W + E(eta)`` by
        ``delta <= d eps M``, which moves the loss by at most
        ``||G+||_F delta + K delta^2 / 2`` with ``||G+||_F <= sqrt(2 K gap+)``
@@ -338,40 +381,22 @@ def rounding_allowance(state: LocalState, next_state: LocalState, eta: float) ->
        ``loss.evaluation_terms``), exact to ``s eps (gap + gap+)``, and a gap
        computed as ``ell - ell_star`` also carries ``eps (|ell| + |ell+|)``.
 
-    The sum, times :data:`ROUNDING_SAFETY`, is returned.
+    The sum of the four, each times :data:`ROUNDING_SAFETY`, is returned.
     """
     eps = float(np.finfo(float).eps)
     network, loss = state.network, state.loss
     dimension = max(network.n, network.m, *network.widths)
-    change = state.step_change(eta)
-    change_norm = float(np.linalg.norm(change))
-    summation = float(
-        np.sum(np.abs(state.loss_gradient * change)) + 0.5 * loss.K * change_norm**2
-    )
-    magnitude = float(
-        np.prod(
-            [
-                np.linalg.norm(A) + eta * np.linalg.norm(g)
-                for A, g in zip(network.factors, state.gradients, strict=True)
-            ]
-        )
-    )
-    delta_change = network.depth * dimension * eps * magnitude
-    gradient_norm = float(np.linalg.norm(state.loss_gradient))
-    polynomial = (gradient_norm + 2 * loss.K * change_norm) * delta_change
-    polynomial += loss.K * delta_change**2
-    delta = dimension * eps * magnitude
+    delta = dimension * eps * _step_magnitude(state, eta)
     gradient_bound = math.sqrt(2 * loss.K * state.gap) + math.sqrt(
         2 * loss.K * next_state.gap
     )
-    total = dimension * eps * summation + polynomial + gradient_bound * delta
-    total += loss.K * delta**2
+    total = gradient_bound * delta + loss.K * delta**2
     total += loss.evaluation_terms * eps * (state.gap + next_state.gap)
     if loss.gap_by_subtraction:
         total += eps * (
             abs(loss.value(state.product)) + abs(loss.value(next_state.product))
         )
-    return ROUNDING_SAFETY * total
+    return majorant_rounding(state, eta) + ROUNDING_SAFETY * total
 
 
 def _stationary_choice() -> StepChoice:
@@ -414,7 +439,12 @@ def certified_step(state: LocalState, use_curvature: bool = True) -> StepChoice:
     real_roots = roots.real[np.abs(roots.imag) <= ROOT_IMAGINARY_RTOL * np.abs(roots)]
     candidates = np.sort(real_roots[real_roots > 0])
 
+    # A larger step replaces the best so far only if its majorant is lower
+    # beyond the rounding of both values: at a large step E is a small
+    # difference of large terms, and rounding noise must not beat an equal
+    # minimum at a smaller step (THEORY rule 5: ties go to the smaller step).
     best: StepChoice | None = None
+    best_rounding = 0.0
     for eta in candidates:
         change, image = _polynomial(moves, eta), _polynomial(curved, eta)
         value = float(
@@ -422,8 +452,11 @@ def certified_step(state: LocalState, use_curvature: bool = True) -> StepChoice:
         )
         if value >= 0 or not math.isfinite(value):
             continue
-        if best is None or value < best.majorant - TIE_RTOL * abs(best.majorant):
+        rounding = majorant_rounding(state, float(eta), change)
+        margin = rounding + best_rounding + TIE_RTOL * abs(value)
+        if best is None or value < best.majorant - margin:
             best = StepChoice(eta=float(eta), majorant=value, theorem=theorem)
+            best_rounding = rounding
     if best is not None:
         return best
     return _fallback_step(state, use_curvature, theorem)

@@ -47,6 +47,11 @@ def _allowance(problem, eta):
     return certificates.rounding_allowance(state, following, eta)
 
 
+def _majorant_rounding(problem, eta):
+    state = certificates.local_state(problem.network, problem.loss)
+    return certificates.majorant_rounding(state, eta)
+
+
 def _certified_eta(problem):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", CertificationWarning)
@@ -144,8 +149,10 @@ def test_quartic_majorant_matches_reference_and_bounds_the_step(problem, multipl
         W1, W2, loss, eta, lambda E: K * E
     )
     # The reference's monomial form rounds at d eps of the sum of its absolute
-    # terms (the library evaluates through E, which is more accurate).
-    assert abs(u - expected) <= reference.summation_slack(_dimension(W1, W2), magnitude)
+    # terms; the library's E-form at its documented majorant_rounding.
+    assert abs(u - expected) <= reference.summation_slack(
+        _dimension(W1, W2), magnitude
+    ) + _majorant_rounding(problem, eta)
     change, _ = _step_change(W1, W2, loss, eta)
     assert change <= u + _allowance(problem, eta)
 
@@ -165,7 +172,9 @@ def test_curvature_majorant_bounds_the_step_and_is_exact_for_least_squares(
     expected, magnitude = reference.quartic_majorant_with_magnitude(
         W1, W2, loss, eta, loss.curvature
     )
-    assert abs(u - expected) <= reference.summation_slack(_dimension(W1, W2), magnitude)
+    assert abs(u - expected) <= reference.summation_slack(
+        _dimension(W1, W2), magnitude
+    ) + _majorant_rounding(problem, eta)
     change, _ = _step_change(W1, W2, loss, eta)
     allowance = _allowance(problem, eta)
     assert change <= u + allowance
@@ -289,10 +298,12 @@ def test_stationary_point_returns_zero_step_with_warning():
 def test_majorant_through_E_survives_a_huge_step_near_a_stationary_point():
     """Shrunk from the thorough profile: the monomial quartic cancels, E does not.
 
-    Near the minimizer of a 1 x 1 ridge-logistic problem the certified step is
-    about 6e7; the quartic's monomial terms are of order 10 while u is about
-    -1e-14 (THEORY rule 5). The library evaluates u through E(eta); it must
-    agree with u computed in 50-digit arithmetic from the same float64 inputs.
+    Near the minimizer of a 1 x 1 ridge-logistic problem the T4 quartic has a
+    critical point near 6e7 (once returned as the certified step, before ties
+    accounted for rounding); there its monomial terms are of order 10 while u
+    is about -1e-14 (THEORY rule 5). The library evaluates u through E(eta);
+    it must agree with u computed in 50-digit arithmetic from the same
+    float64 inputs.
     """
     import mpmath
 
@@ -301,8 +312,7 @@ def test_majorant_through_E_survives_a_huge_step_near_a_stationary_point():
     X = np.array([[0.1257302210933933], [-0.1321048632913019]])
     loss = RidgeLogistic(X, np.array([[1.0], [-1.0]]), ridge=1.0)
     W1, W2 = np.array([[0.08989573799049178]]), np.array([[0.7140719695023431]])
-    eta = lplbounds.step_size(W1, W2, loss)
-    assert eta > 1e6
+    eta = 61754700.37087363
     u = lplbounds.majorant(W1, W2, loss, eta, use_curvature=False)
 
     with mpmath.workdps(50):
@@ -314,3 +324,36 @@ def test_majorant_through_E_survives_a_huge_step_near_a_stationary_point():
     # float64 keeps about 9 digits of it.
     assert u == pytest.approx(float(exact), rel=1e-6)
     assert u < 0
+
+
+def test_rounding_noise_at_a_huge_critical_point_does_not_beat_a_tie():
+    """Shrunk from the thorough profile: two minima of u of equal value.
+
+    For n = m = h = 1 near a stationary point the T4 quartic has minima near
+    2.7 and 2.2e11 with the same value (THEORY rule 5). At the large one E is
+    a difference of terms 1e11 times larger than itself, and rounding there
+    once made the library return it with a worse u than the small step.
+    The small step must win the tie, and its u must not exceed the T2 bound
+    at the fixed-point step.
+    """
+    from lplbounds.losses import RidgeLogistic
+
+    X = np.array(
+        [-0.5886990687350848, 0.5842988181143728, 3.1545642362837536,
+         -2.732140635626255, -5.522282158427118, 4.504468149817811,
+         -2.063385679420882, -4.815471404032616, -7.516311368293596,
+         3.052250121430499, -3.062170983638376, -0.052601311042394044]
+    )[:, None]  # fmt: skip
+    Y = np.array([1, -1, 1, 1, 1, 1, 1, -1, 1, 1, -1, -1], dtype=float)[:, None]
+    loss = RidgeLogistic(X, Y, ridge=1.0, reduction="sum")
+    W1, W2 = np.array([[0.05994107455548301]]), np.array([[-0.06949882819804401]])
+
+    eta = lplbounds.step_size(W1, W2, loss, rule="certified-K")
+    assert eta < 10.0
+    best = lplbounds.majorant(W1, W2, loss, eta, use_curvature=False)
+    eta_fp = lplbounds.step_size(W1, W2, loss, rule="fixed-point")
+    _, grad_1, grad_2 = reference.gradients(W1, W2, loss)
+    grad_sq = float(np.sum(grad_1**2) + np.sum(grad_2**2))
+    K_local = reference.local_smoothness(W1, W2, loss, eta_fp)
+    descent = -eta_fp * (1 - eta_fp * K_local / 2) * grad_sq
+    assert best <= descent + reference.summation_slack(1, best, descent)
