@@ -68,15 +68,19 @@ def test_deep_local_pl_holds_on_gd_states(problem):
     Checked on states of depth 2 to 5 against the direct partial products."""
     factors, loss = list(problem.network.factors), problem.loss
     mu_local = lplbounds.local_pl_constant(problem.network, loss)
-    # Partial products multiplied in another order round differently: each
-    # carries an absolute error of about d eps times the product of the
-    # factors' norms (cancellation can make that large relative to the
-    # product itself), so the comparison is absolute at that scale.
-    magnitude = float(np.prod([np.linalg.norm(A, 2) ** 2 for A in factors]))
+    # Partial products multiplied in another order round differently: term i
+    # carries an absolute error of about d eps times its bound
+    # prod_{j != i} ||A_j||_2^2 (cancellation can make that large relative to
+    # the term itself), so the comparison is absolute at that scale.
+    squared_norms = [np.linalg.norm(A, 2) ** 2 for A in factors]
+    magnitude = sum(
+        float(np.prod(squared_norms[:i] + squared_norms[i + 1 :]))
+        for i in range(len(factors))
+    )
     dimension = _dimension(problem.network)
     expected = deep_local_pl(factors, loss.mu)
     assert abs(mu_local - expected) <= reference.summation_slack(
-        dimension, loss.mu * magnitude * len(factors)
+        dimension, loss.mu * magnitude
     )
 
     _, grads = deep_gradients(factors, loss)
@@ -89,7 +93,7 @@ def test_deep_local_pl_holds_on_gd_states(problem):
         dimension,
         grad_sq,
         2 * mu_local * gap,
-        2 * loss.mu * gap * magnitude * len(factors),
+        2 * loss.mu * gap * magnitude,
         2 * mu_local * subtraction,
     )
     assert grad_sq >= 2 * mu_local * gap - slack
