@@ -124,6 +124,18 @@ def nonnegative_integer(name: str, value: Any) -> int:
     return int(value)
 
 
+def weight_pair(W1: Any, W2: Any) -> tuple[FloatArray, FloatArray]:
+    """Check a two-layer pair: ``W1`` (n x h) and ``W2`` (m x h), same ``h``."""
+    first = as_real_array("W1", W1)
+    second = as_real_array("W2", W2)
+    if first.shape[1] != second.shape[1]:
+        raise ValueError(
+            "W1 (n x h) and W2 (m x h) must have the same number of columns h; "
+            f"got W1 {first.shape} and W2 {second.shape}"
+        )
+    return first, second
+
+
 def real_scalar(name: str, value: Any) -> float:
     """Return ``value`` as a finite float, rejecting booleans and non-numbers."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):

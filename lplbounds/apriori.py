@@ -256,13 +256,7 @@ def weight_bounds(W1: ArrayLike, W2: ArrayLike) -> ImbalanceBounds:
     (``sigma_min`` is set to 0 otherwise, THEORY rule 2), ``sigma_1(W)`` from
     its largest.
     """
-    first = check.as_real_array("W1", W1)
-    second = check.as_real_array("W2", W2)
-    if first.shape[1] != second.shape[1]:
-        raise ValueError(
-            "W1 (n x h) and W2 (m x h) must have the same number of columns h; "
-            f"got W1 {first.shape} and W2 {second.shape}"
-        )
+    first, second = check.weight_pair(W1, W2)
     (n, h), m = first.shape, second.shape[0]
     imbalance = first.T @ first - second.T @ second
     singular = np.linalg.svd(first @ second.T, compute_uv=False)

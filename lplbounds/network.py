@@ -74,13 +74,7 @@ class LinearNetwork:
     @classmethod
     def from_pair(cls, W1: Any, W2: Any) -> LinearNetwork:
         """Build the two-layer network from ``W1`` (n x h) and ``W2`` (m x h)."""
-        first = check.as_real_array("W1", W1)
-        second = check.as_real_array("W2", W2)
-        if first.shape[1] != second.shape[1]:
-            raise ValueError(
-                "W1 (n x h) and W2 (m x h) must have the same number of columns h; "
-                f"got W1 {first.shape} and W2 {second.shape}"
-            )
+        first, second = check.weight_pair(W1, W2)
         return cls([first, second.T])
 
     def to_pair(self) -> tuple[FloatArray, FloatArray]:

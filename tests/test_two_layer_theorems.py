@@ -52,6 +52,14 @@ def _majorant_rounding(problem, eta):
     return certificates.majorant_rounding(state, eta)
 
 
+def _step_near_certified(problem, multiple):
+    """The pair, the loss and a step ``multiple`` times the certified one."""
+    eta_cert = _certified_eta(problem)
+    assume(eta_cert > 0)
+    W1, W2 = _pair(problem)
+    return W1, W2, problem.loss, multiple * eta_cert
+
+
 def _certified_eta(problem):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", CertificationWarning)
@@ -92,11 +100,7 @@ def test_local_pl_constant_matches_reference_and_holds_on_gd_states(problem):
 @given(problem=gd_states(), multiple=log_uniform(1e-2, 10.0))
 def test_descent_lemma_holds_for_any_step(problem, multiple):
     """T2: ``L+ - L <= -eta (1 - eta K_loc(eta) / 2) ||grad L||^2`` for every eta."""
-    W1, W2 = _pair(problem)
-    loss = problem.loss
-    eta_cert = _certified_eta(problem)
-    assume(eta_cert > 0)
-    eta = multiple * eta_cert
+    W1, W2, loss, eta = _step_near_certified(problem, multiple)
 
     K_local = lplbounds.local_smoothness_constant(W1, W2, loss, eta)
     assert K_local == pytest.approx(
@@ -115,11 +119,7 @@ def test_descent_lemma_holds_for_any_step(problem, multiple):
 @given(problem=gd_states(), multiple=log_uniform(1e-2, 10.0))
 def test_one_step_rate_holds_when_eta_K_local_below_two(problem, multiple):
     """T3: ``gap+ <= (1 - 2 mu_loc eta (1 - eta K_loc / 2)) gap`` if eta K_loc < 2."""
-    W1, W2 = _pair(problem)
-    loss = problem.loss
-    eta_cert = _certified_eta(problem)
-    assume(eta_cert > 0)
-    eta = multiple * eta_cert
+    W1, W2, loss, eta = _step_near_certified(problem, multiple)
     K_local = lplbounds.local_smoothness_constant(W1, W2, loss, eta)
     assume(eta * K_local < 2)
 
@@ -137,11 +137,7 @@ def test_one_step_rate_holds_when_eta_K_local_below_two(problem, multiple):
 @given(problem=gd_states(), multiple=log_uniform(1e-2, 10.0))
 def test_quartic_majorant_matches_reference_and_bounds_the_step(problem, multiple):
     """T4: the quartic with K bounds ``L+ - L`` for every eta."""
-    W1, W2 = _pair(problem)
-    loss = problem.loss
-    eta_cert = _certified_eta(problem)
-    assume(eta_cert > 0)
-    eta = multiple * eta_cert
+    W1, W2, loss, eta = _step_near_certified(problem, multiple)
     K = loss.K
 
     u = lplbounds.majorant(W1, W2, loss, eta, use_curvature=False)
@@ -162,11 +158,7 @@ def test_curvature_majorant_bounds_the_step_and_is_exact_for_least_squares(
     problem, multiple
 ):
     """T9: ``L+ - L <= u_H(eta)``, with equality for least squares."""
-    W1, W2 = _pair(problem)
-    loss = problem.loss
-    eta_cert = _certified_eta(problem)
-    assume(eta_cert > 0)
-    eta = multiple * eta_cert
+    W1, W2, loss, eta = _step_near_certified(problem, multiple)
 
     u = lplbounds.majorant(W1, W2, loss, eta)
     expected, magnitude = reference.quartic_majorant_with_magnitude(
@@ -228,11 +220,7 @@ def test_fixed_point_step_solves_its_cubic(problem):
 @given(problem=gd_states(), multiple=log_uniform(1e-2, 10.0))
 def test_imbalance_drift_identity_on_gd_steps(problem, multiple):
     """T6: ``D+ - D = eta^2 (A^T A - B B^T)`` exactly (rule 4 tolerance)."""
-    W1, W2 = _pair(problem)
-    loss = problem.loss
-    eta_cert = _certified_eta(problem)
-    assume(eta_cert > 0)
-    eta = multiple * eta_cert
+    W1, W2, loss, eta = _step_near_certified(problem, multiple)
     G, A, _ = reference.gradients(W1, W2, loss)
     B = W1.T @ G
     next_1, next_2 = reference.next_iterate(W1, W2, loss, eta)
