@@ -216,8 +216,15 @@ def _local_smoothness(W1, W2, loss, eta):
     return np.linalg.norm(G, 2) + loss.K * (np.sqrt(S) + eta * grad_norm / 2) ** 2
 
 
+# Each example runs up to T8_MAX_STEPS GD steps: the CI profile takes a few
+# dozen, the thorough profile its full count.
+T8_EXAMPLES = (
+    settings.default.max_examples if settings.default.max_examples >= 2000 else 60
+)
+
+
 @given(apriori_problems())
-@settings(max_examples=60)
+@settings(max_examples=T8_EXAMPLES)
 def test_constant_step_contracts_at_guaranteed_rate(problem):
     loss, W1, W2 = problem
     with warnings.catch_warnings():
