@@ -8,9 +8,12 @@ majorants of the loss change (T2, T4, T9, T10) and the step-size rules
 (fixed-point T3, certified T4/T9/T10). Every closed form is evaluated through
 the lambdified expressions of :mod:`lplbounds.symbolic`.
 
-Public surface: :class:`LocalState`, :class:`StepChoice`, :func:`rule_names`,
-:func:`local_state`, :func:`local_pl`, :func:`local_smoothness`,
-:func:`majorant`, :func:`majorant_coefficients`, :func:`choose_step`.
+Public surface: :class:`LocalState`, :class:`StepChoice`, :func:`local_state`,
+:func:`local_pl`, :func:`local_smoothness`, :func:`fixed_point_step`,
+:func:`solve_increasing_cubic`, :func:`majorant`, :func:`majorant_coefficients`,
+:func:`certified_step`, :func:`constant_step_choice`, :func:`choose_step`,
+:func:`rule_names`, :func:`register_rule`, :func:`majorant_rounding` and
+:func:`rounding_allowance` (the float64 rounding bounds of a certificate).
 """
 
 from __future__ import annotations
@@ -39,6 +42,10 @@ __all__ = [
     "majorant",
     "majorant_coefficients",
     "choose_step",
+    "certified_step",
+    "constant_step_choice",
+    "fixed_point_step",
+    "solve_increasing_cubic",
     "register_rule",
     "rounding_allowance",
     "majorant_rounding",
