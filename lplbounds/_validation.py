@@ -25,8 +25,20 @@ def as_real_array(name: str, value: Any, *, ndim: int | None = 2) -> FloatArray:
     holding real integer or floating-point numbers. Rejects booleans, complex
     numbers and objects deliberately: a silent cast would hide a bug.
     """
+    array = _real_numbers(name, value)
+    if ndim is not None and array.ndim != ndim:
+        raise ValueError(
+            f"{name} must be a {ndim}-dimensional array; got shape {array.shape}"
+        )
+    if array.size == 0:
+        raise ValueError(f"{name} must not be empty; got shape {array.shape}")
+    return _finite_float64(name, array)
+
+
+def _real_numbers(name: str, value: Any) -> NDArray[Any]:
+    """Return ``value`` as an array of real integers or floats, or raise TypeError."""
     if isinstance(value, (str, bytes)):
-        raise TypeError(f"{name} must be a real array; got {type(value).__name__}")
+        raise TypeError(f"{name} must be real numbers; got {type(value).__name__}")
     try:
         array = np.asarray(value)
     except Exception as error:  # noqa: BLE001 - re-raised with the argument's name
@@ -42,13 +54,7 @@ def as_real_array(name: str, value: Any, *, ndim: int | None = 2) -> FloatArray:
         or np.issubdtype(array.dtype, np.floating)
     ):
         raise TypeError(f"{name} must hold real numbers; got dtype {array.dtype}")
-    if ndim is not None and array.ndim != ndim:
-        raise ValueError(
-            f"{name} must be a {ndim}-dimensional array; got shape {array.shape}"
-        )
-    if array.size == 0:
-        raise ValueError(f"{name} must not be empty; got shape {array.shape}")
-    return _finite_float64(name, array)
+    return array
 
 
 def _finite_float64(name: str, array: NDArray[Any]) -> FloatArray:
@@ -71,21 +77,7 @@ def real_values(name: str, value: Any) -> FloatArray | np.float64:
     Used by vectorized evaluators: any number of dimensions and zero sizes are
     accepted; booleans, complex numbers, objects, strings, NaN and inf are not.
     """
-    if isinstance(value, (str, bytes)):
-        raise TypeError(f"{name} must be a real number or array; got str")
-    try:
-        array = np.asarray(value)
-    except Exception as error:  # noqa: BLE001 - re-raised with the argument's name
-        raise TypeError(
-            f"{name} must be convertible to a NumPy array: {error}"
-        ) from error
-    if array.dtype == np.bool_:
-        raise TypeError(f"{name} must hold real numbers, not booleans")
-    if not (
-        np.issubdtype(array.dtype, np.integer)
-        or np.issubdtype(array.dtype, np.floating)
-    ):
-        raise TypeError(f"{name} must hold real numbers; got dtype {array.dtype}")
+    array = _real_numbers(name, value)
     result = _finite_float64(name, array)
     return result if result.ndim else np.float64(result[()])
 

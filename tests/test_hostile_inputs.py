@@ -660,7 +660,7 @@ def test_evaluate_mpmath_name_arguments_and_digits():
         (np.array([1.0, np.inf]), ValueError, "mu must be finite"),
         (-1.0, ValueError, "mu must be >= 0"),
         (np.array([1.0, -1.0]), ValueError, "mu must be >= 0"),
-        (1j, TypeError, "mu must hold real numbers"),
+        (1j, TypeError, "mu must be real; got complex"),
         ("1", TypeError, "mu must be a real number or array"),
         (True, TypeError, "mu must hold real numbers, not booleans"),
         (np.array([1.0], dtype=object), TypeError, "mu must hold real numbers"),
