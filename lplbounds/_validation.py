@@ -38,7 +38,9 @@ def as_real_array(name: str, value: Any, *, ndim: int | None = 2) -> FloatArray:
 def _real_numbers(name: str, value: Any) -> NDArray[Any]:
     """Return ``value`` as an array of real integers or floats, or raise TypeError."""
     if isinstance(value, (str, bytes)):
-        raise TypeError(f"{name} must be real numbers; got {type(value).__name__}")
+        raise TypeError(
+            f"{name} must be a real number or array; got {type(value).__name__}"
+        )
     try:
         array = np.asarray(value)
     except Exception as error:  # noqa: BLE001 - re-raised with the argument's name
