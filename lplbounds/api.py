@@ -21,6 +21,7 @@ from numpy.typing import ArrayLike
 
 from lplbounds import _validation as check
 from lplbounds import certificates, training
+from lplbounds._validation import FloatArray
 from lplbounds.losses import Loss
 from lplbounds.network import LinearNetwork
 from lplbounds.training import Trajectory
@@ -32,6 +33,31 @@ __all__ = [
     "gd",
     "majorant",
 ]
+
+
+def _checked_product(function: str, network: LinearNetwork, loss: Loss) -> FloatArray:
+    """Return the product ``W``, raising if it or the gap at it overflows float64."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        product = network.product()
+        if not np.all(np.isfinite(product)):
+            raise ValueError(
+                f"{function}: the product of the weights overflows float64"
+            )
+        gap = loss.gap(product)
+    if not math.isfinite(gap):
+        raise ValueError(
+            f"{function}: the loss gap at these weights overflows float64; "
+            "rescale the weights or the data"
+        )
+    return product
+
+
+def _checked_state(
+    function: str, network: LinearNetwork, loss: Loss
+) -> certificates.LocalState:
+    """Return the local state, formed once, after the overflow checks."""
+    product = _checked_product(function, network, loss)
+    return certificates.local_state(network, loss, product)
 
 
 def _network_and_loss(
@@ -86,18 +112,6 @@ def _network_and_loss(
     )
     for name, factor in zip(factor_names, network.factors, strict=True):
         check.squares_representable(name, factor)
-    with np.errstate(over="ignore", invalid="ignore"):
-        product = network.product()
-        if not np.all(np.isfinite(product)):
-            raise ValueError(
-                f"{function}: the product of the weights overflows float64"
-            )
-        gap = loss.gap(product)
-    if not math.isfinite(gap):
-        raise ValueError(
-            f"{function}: the loss gap at these weights overflows float64; "
-            "rescale the weights or the data"
-        )
     return network, loss, as_pair, rest
 
 
@@ -137,6 +151,7 @@ def local_pl_constant(*args: Any) -> float:
     3.0
     """
     network, loss, _, _ = _network_and_loss("local_pl_constant", args)
+    _checked_product("local_pl_constant", network, loss)
     return certificates.local_pl(network, loss.mu)
 
 
@@ -181,7 +196,7 @@ def local_smoothness_constant(*args: Any, eta: float | None = None) -> float:
         "local_smoothness_constant", args, ("eta",)
     )
     step = _step_argument("local_smoothness_constant", rest, eta)
-    state = certificates.local_state(network, loss)
+    state = _checked_state("local_smoothness_constant", network, loss)
     return certificates.local_smoothness(state, step)
 
 
@@ -246,7 +261,7 @@ def step_size(*args: Any, rule: str | None = None) -> float:
         raise TypeError("step_size got rule both positionally and by keyword")
     chosen = _check_rule(rest[0] if rest else ("certified" if rule is None else rule))
     assert isinstance(chosen, str)
-    state = certificates.local_state(network, loss)
+    state = _checked_state("step_size", network, loss)
     return certificates.choose_step(state, chosen).eta
 
 
@@ -287,7 +302,7 @@ def majorant(*args: Any, eta: float | None = None, use_curvature: bool = True) -
     """
     network, loss, _, rest = _network_and_loss("majorant", args, ("eta",))
     step = _step_argument("majorant", rest, eta)
-    state = certificates.local_state(network, loss)
+    state = _checked_state("majorant", network, loss)
     flag = check.boolean("use_curvature", use_curvature)
     return certificates.majorant(state, step, flag)
 
@@ -355,12 +370,16 @@ def gd(
         raise TypeError(f"rule must be a rule name or a positive float; got {rule!r}")
     else:
         rule = check.positive_scalar("rule (a constant step)", rule)
+    rtol = check.relative_tolerance("rtol", rtol)
+    max_steps = check.positive_integer("max_steps", max_steps)
+    diagnostics = check.boolean("diagnostics", diagnostics)
     return training.run_gd(
         network,
         loss,
         rule=rule,
-        rtol=check.relative_tolerance("rtol", rtol),
-        max_steps=check.positive_integer("max_steps", max_steps),
-        diagnostics=check.boolean("diagnostics", diagnostics),
+        rtol=rtol,
+        max_steps=max_steps,
+        diagnostics=diagnostics,
         as_pair=as_pair,
+        initial_state=_checked_state("gd", network, loss),
     )

@@ -139,9 +139,15 @@ class StepChoice:
     theorem: str
 
 
-def local_state(network: LinearNetwork, loss: Loss) -> LocalState:
-    """Compute the :class:`LocalState` of ``network`` for ``loss``."""
-    product = network.product()
+def local_state(
+    network: LinearNetwork, loss: Loss, product: FloatArray | None = None
+) -> LocalState:
+    """Compute the :class:`LocalState` of ``network`` for ``loss``.
+
+    ``product`` is ``W = A_1 ... A_N`` when the caller has already formed it.
+    """
+    if product is None:
+        product = network.product()
     loss_gradient = loss.grad(product)
     gradients = network.gradients(loss_gradient)
     return LocalState(

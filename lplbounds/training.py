@@ -142,15 +142,19 @@ def run_gd(
     max_steps: int,
     diagnostics: bool = True,
     as_pair: bool = False,
+    initial_state: certificates.LocalState | None = None,
 ) -> Trajectory:
     """Run gradient descent from ``network`` (arguments already validated).
 
     ``rule`` is a rule name of :func:`lplbounds.certificates.rule_names` or a
     positive float, a constant step that the best majorant of the loss then
-    certifies (or not) step by step.
+    certifies (or not) step by step. ``initial_state`` is the local state of
+    ``network`` when the caller has already formed it.
     """
     started = time.perf_counter()
-    state = certificates.local_state(network, loss)
+    if initial_state is None:
+        initial_state = certificates.local_state(network, loss)
+    state = initial_state
     initial = state
     rule_name = rule if isinstance(rule, str) else "constant"
 
